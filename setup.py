@@ -1,0 +1,4 @@
+# Package metadata, dependencies and pins live in setup.cfg.
+from setuptools import setup
+
+setup()
