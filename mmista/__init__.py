@@ -1,4 +1,13 @@
 # Copyright (c) mmista contributors. All rights reserved.
+"""mmista: ISTA-NAS neural architecture search as an OpenMMLab toolbox.
+
+Importing the package registers its modules (and mmpretrain's, which its
+registries fall back to), so ``custom_imports=dict(imports=['mmista'])`` is
+all a config needs.
+"""
+from .utils import register_all_modules
 from .version import __version__
 
-__all__ = ['__version__']
+register_all_modules(init_default_scope=False)
+
+__all__ = ['__version__', 'register_all_modules']

@@ -1,0 +1,40 @@
+# Copyright (c) mmista contributors. All rights reserved.
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmista.registry import HOOKS
+
+
+@HOOKS.register_module()
+class DropPathRampHook(Hook):
+    """Ramps the backbone's drop-path probability linearly over training.
+
+    Before epoch ``e`` (0-based) of ``E``, sets
+    ``backbone.drop_path_prob = drop_path_rate * e / E``, as DARTS-style
+    evaluation training does.
+
+    Args:
+        drop_path_rate (float): Probability reached at the end of training.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, drop_path_rate: float = 0.2):
+        if not 0. <= drop_path_rate < 1.:
+            raise ValueError(
+                f'drop_path_rate must be in [0, 1), got {drop_path_rate}')
+        self.drop_path_rate = drop_path_rate
+
+    def before_train_epoch(self, runner) -> None:
+        """Sets this epoch's drop-path probability."""
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        backbone = getattr(model, 'backbone', None)
+        if backbone is None or not hasattr(backbone, 'drop_path_prob'):
+            raise AttributeError(
+                'DropPathRampHook needs a model whose backbone has a '
+                f'`drop_path_prob` attribute (e.g. DerivedNet), got '
+                f'{type(backbone).__name__}')
+        max_epochs = max(runner.max_epochs, 1)
+        backbone.drop_path_prob = (
+            self.drop_path_rate * runner.epoch / max_epochs)
