@@ -19,11 +19,11 @@ model = dict(
         out_indices=(3, 4)),
     head=dict(in_channels=128, aux_in_channels=128))
 
-max_epochs = 15
+max_epochs = 8
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=3e-4))
 param_scheduler = dict(
     type='CosineAnnealingLR', T_max=max_epochs, eta_min=0., by_epoch=True)
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 custom_hooks = [dict(type='DropPathRampHook', drop_path_rate=0.1)]
 default_hooks = dict(logger=dict(interval=10))

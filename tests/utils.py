@@ -1,0 +1,53 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Shared helpers: tiny settings that keep tests fast on 2 CPU cores."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'nets', 'ista_onestage_digits.py')
+
+# 4 cells of C = 4 (reductions at 1 and 2, auxiliary head on cell 2) on 96
+# digits, two epochs: a real training run in a few seconds.
+TINY_TRAIN_OPTIONS = [
+    'model.backbone.channels=4',
+    'model.backbone.layers=4',
+    'model.backbone.out_indices=[2,3]',
+    'model.head.in_channels=64',
+    'model.head.aux_in_channels=64',
+    'train_dataloader.batch_size=32',
+    'train_dataloader.dataset.indices=96',
+    'val_dataloader.dataset.indices=64',
+    'train_cfg.max_epochs=2',
+    'train_cfg.val_interval=1',
+    'param_scheduler.T_max=2',
+    'default_hooks.logger.interval=1',
+]
+
+
+def run_tool(*args, timeout=600, check=True):
+    """Runs a script of ``tools/`` in a subprocess and returns it.
+
+    Args:
+        *args: Script path relative to the repository, then its arguments.
+        timeout (int): Seconds before the run is killed.
+        check (bool): Fail the test with the output if the exit code is not
+            zero.
+
+    Returns:
+        subprocess.CompletedProcess: The finished process (text output).
+    """
+    env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='2')
+    proc = subprocess.run([sys.executable, *args],
+                          cwd=REPO_ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        pytest.fail(f'{args[0]} exited with {proc.returncode}:\n'
+                    f'{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}')
+    return proc
