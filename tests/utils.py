@@ -1,11 +1,13 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Shared helpers: tiny settings that keep tests fast on 2 CPU cores."""
+import argparse
 import os
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
+from mmengine.config import Config, DictAction
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'nets', 'ista_onestage_digits.py')
@@ -51,3 +53,25 @@ def run_tool(*args, timeout=600, check=True):
         pytest.fail(f'{args[0]} exited with {proc.returncode}:\n'
                     f'{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}')
     return proc
+
+
+def tiny_config(work_dir, config=DEMO_CONFIG, validate=True) -> Config:
+    """Loads a config with :data:`TINY_TRAIN_OPTIONS` applied.
+
+    Args:
+        work_dir (str | Path): The run's work directory.
+        config (str): Config file. Defaults to the demo config.
+        validate (bool): Keep the validation loop. Defaults to True.
+
+    Returns:
+        Config: The config, ready for ``Runner.from_cfg``.
+    """
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--options', nargs='+', action=DictAction)
+    options = parser.parse_args(['--options', *TINY_TRAIN_OPTIONS]).options
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    cfg.work_dir = str(work_dir)
+    if not validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    return cfg

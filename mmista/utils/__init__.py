@@ -1,4 +1,9 @@
 # Copyright (c) mmista contributors. All rights reserved.
+from .cli import (add_runner_args, exit_if_missing, load_config,
+                  parse_runner_args)
 from .setup_env import register_all_modules
 
-__all__ = ['register_all_modules']
+__all__ = [
+    'add_runner_args', 'exit_if_missing', 'load_config', 'parse_runner_args',
+    'register_all_modules'
+]

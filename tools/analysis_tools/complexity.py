@@ -8,8 +8,6 @@ of one image at the input size, in eval mode (no auxiliary head).
 import argparse
 import json
 import logging
-import os.path as osp
-import sys
 
 import torch
 from mmengine.analysis import FlopAnalyzer
@@ -19,6 +17,7 @@ from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import MODELS
+from mmista.utils import load_config
 
 DEFAULT_SIZES = {'imagenet': 224, 'cifar': 32}
 
@@ -100,11 +99,7 @@ def model_complexity(cfg: Config, shape=None) -> dict:
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.config):
-        sys.exit(f'error: config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     print(json.dumps(model_complexity(cfg, args.shape)))
 
 

@@ -1,7 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .candidate_ops import (DilConv, FactorizedReduce, ReLUConvBN, SepConv,
-                            WithBN, build_candidate_op, is_identity,
-                            output_bn)
+                            WithBN, build_candidate_op, is_identity, output_bn)
 from .cell_inputs import CellInputs
 from .cell_layout import CellSpec, cell_layout, reduction_indices
 from .stems import CifarStem, ImageNetStem, build_stem
