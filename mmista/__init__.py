@@ -5,6 +5,7 @@ Importing the package registers its modules (and mmpretrain's, which its
 registries fall back to), so ``custom_imports=dict(imports=['mmista'])`` is
 all a config needs.
 """
+from . import sparse_coding  # noqa: F401
 from .utils import register_all_modules
 from .version import __version__
 

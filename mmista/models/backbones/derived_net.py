@@ -4,13 +4,12 @@ from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn.bricks.drop import drop_path
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmista.registry import MODELS
 from mmista.structures import Genotype, get_genotype
-from ..utils import (CellInputs, CellSpec, build_candidate_op, build_stem,
-                     cell_layout, is_identity)
+from ..utils import (CellInputs, CellSpec, build_edge, build_stem, cell_layout,
+                     run_edge)
 
 
 class DerivedCell(nn.Module):
@@ -37,14 +36,8 @@ class DerivedCell(nn.Module):
         self.ops = nn.ModuleList()
         self.input_indices: List[int] = []
         for op_name, index in edges:
-            stride = 2 if spec.reduction and index < 2 else 1
             self.ops.append(
-                build_candidate_op(
-                    op_name,
-                    spec.channels,
-                    stride,
-                    affine=affine,
-                    bn_append=bn_append))
+                build_edge(op_name, spec, index, affine, bn_append))
             self.input_indices.append(index)
 
     def forward(self,
@@ -68,10 +61,8 @@ class DerivedCell(nn.Module):
             node = 0
             for op, index in zip(self.ops[start:start + per_node],
                                  self.input_indices[start:start + per_node]):
-                out = op(states[index])
-                if drop_prob > 0. and not is_identity(op):
-                    out = drop_path(out, drop_prob, self.training)
-                node = node + out
+                node = node + run_edge(op, states[index], drop_prob,
+                                       self.training)
             states.append(node)
         return torch.cat([states[i] for i in self.concat], dim=1)
 
@@ -121,7 +112,7 @@ class DerivedNet(BaseBackbone):
         self.genotype = get_genotype(genotype)
         self.layers = layers
         self.drop_path_prob = drop_path_prob
-        self.out_indices = _normalize_indices(out_indices, layers)
+        self.out_indices = normalize_out_indices(out_indices, layers)
         self.stem = build_stem(stem, channels, in_channels=in_channels)
         self.cell_specs = cell_layout(
             layers,
@@ -151,8 +142,8 @@ class DerivedNet(BaseBackbone):
         return tuple(outs)
 
 
-def _normalize_indices(out_indices: Sequence[int],
-                       layers: int) -> Tuple[int, ...]:
+def normalize_out_indices(out_indices: Sequence[int],
+                          layers: int) -> Tuple[int, ...]:
     """Maps negative cell indices to positive ones and validates them."""
     if isinstance(out_indices, int):
         out_indices = (out_indices, )

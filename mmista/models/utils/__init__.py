@@ -1,13 +1,15 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .candidate_ops import (DilConv, FactorizedReduce, ReLUConvBN, SepConv,
                             WithBN, build_candidate_op, is_identity, output_bn)
+from .cell_edges import build_edge, run_edge
 from .cell_inputs import CellInputs
 from .cell_layout import CellSpec, cell_layout, reduction_indices
 from .stems import CifarStem, ImageNetStem, build_stem
 
 __all__ = [
     'DilConv', 'FactorizedReduce', 'ReLUConvBN', 'SepConv', 'WithBN',
-    'build_candidate_op', 'is_identity', 'output_bn', 'CellInputs',
+    'build_candidate_op', 'is_identity', 'output_bn', 'build_edge',
+    'run_edge', 'CellInputs',
     'CellSpec', 'cell_layout', 'reduction_indices', 'CifarStem',
     'ImageNetStem', 'build_stem'
 ]

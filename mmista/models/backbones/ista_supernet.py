@@ -1,0 +1,210 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The ISTA-NAS super-net: every candidate op, only the supported ones run."""
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.backbones.base_backbone import BaseBackbone
+
+from mmista.registry import MODELS
+from mmista.sparse_coding import num_candidates
+from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
+from ..utils import (CellInputs, CellSpec, build_edge, build_stem, cell_layout,
+                     run_edge)
+from ..utils.compressed_architecture import CompressedArchitecture
+from .derived_net import normalize_out_indices
+
+
+class SuperCell(nn.Module):
+    """A cell holding every candidate edge of every intermediate node.
+
+    Node ``j`` owns ``(2 + j) * |O|`` edges; edge ``k`` applies op
+    ``k % |O|`` to input ``k // |O|`` (stride 2 from a reduction cell's input
+    nodes).
+
+    Args:
+        spec (CellSpec): The cell's shape.
+        steps (int): Intermediate nodes.
+        affine (bool): Whether the ops' BatchNorms are affine.
+        bn_append (bool): Append a BatchNorm to parameter-free ops.
+    """
+
+    def __init__(self, spec: CellSpec, steps: int, affine: bool,
+                 bn_append: bool):
+        super().__init__()
+        self.cell_type = 'reduce' if spec.reduction else 'normal'
+        self.num_ops = len(CANDIDATE_OPS)
+        self.inputs = CellInputs(spec, affine=affine)
+        self.nodes = nn.ModuleList()
+        for j in range(steps):
+            edges = nn.ModuleList()
+            for k in range(num_candidates(j, self.num_ops)):
+                edges.append(
+                    build_edge(CANDIDATE_OPS[k % self.num_ops], spec,
+                               k // self.num_ops, affine, bn_append))
+            self.nodes.append(edges)
+
+    def forward(self,
+                s0: torch.Tensor,
+                s1: torch.Tensor,
+                supports: List[List[int]],
+                weights: torch.Tensor,
+                drop_prob: float = 0.) -> torch.Tensor:
+        """Computes the cell with the supported edges only.
+
+        Args:
+            s0 (Tensor): Output of the cell before the previous one.
+            s1 (Tensor): Output of the previous cell.
+            supports (list[list[int]]): Edge indices per node.
+            weights (Tensor): ``(steps, s)`` weights of those edges.
+            drop_prob (float): Drop-path probability (training only; not on
+                identity skips).
+
+        Returns:
+            Tensor: The concatenated intermediate nodes.
+        """
+        states = list(self.inputs(s0, s1))
+        for j, support in enumerate(supports):
+            node = 0
+            for i, k in enumerate(support):
+                out = run_edge(self.nodes[j][k], states[k // self.num_ops],
+                               drop_prob, self.training)
+                node = node + weights[j, i] * out
+            states.append(node)
+        return torch.cat(states[2:], dim=1)
+
+
+@MODELS.register_module()
+class ISTASuperNet(BaseBackbone):
+    """The ISTA-NAS super-net over the DARTS space (SPEC sections 2-3).
+
+    It holds every candidate op of every edge, the compressed variables
+    ``b`` (parameters under ``architecture.compressed``) and the
+    architecture state (dictionaries, recovered ``z``, supports, bias terms)
+    as buffers that checkpoints keep. Its forward evaluates only the
+    ``sparsity`` supported edges of each node, weighted by
+    ``w = A_S^T b - bias``, so the loss reaches ``b``. Call
+    :meth:`recover` (the recovery hook does, every epoch) to solve the
+    sparse-coding problems and move the supports.
+
+    Args:
+        channels (int): Initial channels ``C``. Defaults to 16.
+        layers (int): Number of cells. Defaults to 8.
+        stem (str): ``'cifar'`` or ``'imagenet'``. Defaults to ``'cifar'``.
+        in_channels (int): Image channels. Defaults to 3.
+        steps (int): Intermediate nodes per cell. Defaults to 4.
+        proj_dim (int): Compressed dimension ``m``. Defaults to 7.
+        sparsity (int): Edges ``s`` kept per node. Defaults to 2.
+        lam (float): l1 weight of the recovery. Defaults to 1e-5.
+        solver (str | dict): LASSO solver of the recovery. Defaults to
+            ``'auto'`` (the exact native solver).
+        arch_seed (int): Seed of the dictionaries and initial ``b``.
+            Defaults to 0.
+        affine (bool): Whether the cells' BatchNorms are affine (two-stage
+            search: False). Defaults to False.
+        bn_append (bool): Append a BatchNorm to parameter-free ops
+            (one-stage search). Defaults to False.
+        drop_path_prob (float): Drop-path probability. Defaults to 0.
+        out_indices (Sequence[int]): Cells whose outputs are returned.
+            Defaults to ``(-1, )``.
+        init_cfg (dict, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 channels: int = 16,
+                 layers: int = 8,
+                 stem: str = 'cifar',
+                 in_channels: int = 3,
+                 steps: int = 4,
+                 proj_dim: int = 7,
+                 sparsity: int = 2,
+                 lam: float = 1e-5,
+                 solver='auto',
+                 arch_seed: int = 0,
+                 affine: bool = False,
+                 bn_append: bool = False,
+                 drop_path_prob: float = 0.,
+                 out_indices: Sequence[int] = (-1, ),
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.steps = steps
+        self.layers = layers
+        self.lam = lam
+        self.solver = solver
+        self.drop_path_prob = drop_path_prob
+        self.derived_cfg = dict(
+            channels=channels,
+            layers=layers,
+            stem=stem,
+            in_channels=in_channels,
+            bn_append=bn_append)
+        self.out_indices = normalize_out_indices(out_indices, layers)
+        self.stem = build_stem(stem, channels, in_channels=in_channels)
+        self.cell_specs = cell_layout(
+            layers,
+            channels,
+            self.stem.out_channels,
+            self.stem.reduction_prev,
+            concat_nodes=steps)
+        self.cells = nn.ModuleList(
+            SuperCell(spec, steps, affine, bn_append)
+            for spec in self.cell_specs)
+        self.architecture = CompressedArchitecture(
+            steps=steps,
+            num_ops=len(CANDIDATE_OPS),
+            proj_dim=proj_dim,
+            sparsity=sparsity,
+            seed=arch_seed)
+
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """tuple[int]: Channels of each returned feature map."""
+        return tuple(self.cell_specs[i].out_channels
+                     for i in self.out_indices)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Returns the feature maps of the cells in ``out_indices``."""
+        arch = self.architecture
+        weights = {cell: arch.weights(cell) for cell in CELL_TYPES}
+        s0, s1 = self.stem(x)
+        outs = []
+        for index, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, arch.supports(cell.cell_type),
+                              weights[cell.cell_type], self.drop_path_prob)
+            if index in self.out_indices:
+                outs.append(s1)
+        return tuple(outs)
+
+    def recover(self, **kwargs):
+        """Recovers ``z`` from ``b`` for every node and moves the supports.
+
+        Args:
+            **kwargs: ``nodes`` of
+                :meth:`CompressedArchitecture.recover`.
+
+        Returns:
+            ArchitectureRecovery: The solution of every node.
+        """
+        return self.architecture.recover(
+            lam=self.lam, solver=self.solver, **kwargs)
+
+    def genotype(self) -> Genotype:
+        """The architecture of the current supports."""
+        return self.architecture.genotype()
+
+    def derived_backbone_cfg(self, **overrides) -> dict:
+        """Config of a :class:`DerivedNet` of the current genotype.
+
+        Args:
+            **overrides: Arguments that replace the super-net's (e.g. the
+                evaluation ``channels`` and ``layers``).
+
+        Returns:
+            dict: A ``type='DerivedNet'`` backbone config.
+        """
+        cfg = dict(
+            type='DerivedNet',
+            genotype=self.genotype().to_dict(),
+            **self.derived_cfg)
+        cfg.update(overrides)
+        return cfg

@@ -1,0 +1,163 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The searched architecture of an ISTA super-net, as module state.
+
+The compressed vectors ``b_j`` are parameters (one per node, so a node can
+stop learning on its own). Everything else, the dictionaries ``A_j``, the
+recovered ``z_j``, the supports and the bias terms of the support weights,
+is kept in buffers: it travels with ``state_dict`` into checkpoints and is
+broadcast like any buffer under DDP.
+"""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+
+from mmista.sparse_coding import (ArchitectureRecovery, build_dictionaries,
+                                  genotype_from_supports, init_compressed,
+                                  num_candidates, recover_architecture)
+from mmista.structures import CELL_TYPES, Genotype
+
+
+class CompressedArchitecture(nn.Module):
+    """Compressed variables and recovered supports of both cell types.
+
+    Args:
+        steps (int): Intermediate nodes per cell. Defaults to 4.
+        num_ops (int): Candidate operations per input. Defaults to 7.
+        proj_dim (int): Dimension ``m`` of each ``b_j``. Defaults to 7.
+        sparsity (int): Edges ``s`` kept per node. Defaults to 2.
+        seed (int): Seed of the dictionaries and of the initial ``b``.
+            Defaults to 0.
+    """
+
+    def __init__(self,
+                 steps: int = 4,
+                 num_ops: int = 7,
+                 proj_dim: int = 7,
+                 sparsity: int = 2,
+                 seed: int = 0):
+        super().__init__()
+        self.steps = steps
+        self.num_ops = num_ops
+        self.sparsity = sparsity
+        width = num_candidates(steps - 1, num_ops)
+        dictionaries = build_dictionaries(steps, proj_dim, num_ops, seed)
+        compressed = init_compressed(steps, proj_dim, seed)
+        self.compressed = nn.ParameterDict()
+        for cell in CELL_TYPES:
+            padded = torch.zeros(steps, proj_dim, width, dtype=torch.float64)
+            for j, A in enumerate(dictionaries[cell]):
+                padded[j, :, :A.shape[1]] = A
+                self.compressed[f'{cell}_{j}'] = nn.Parameter(
+                    compressed[cell][j].clone())
+            self.register_buffer(f'{cell}_dictionaries', padded)
+            self.register_buffer(
+                f'{cell}_z', torch.zeros(steps, width, dtype=torch.float64))
+            # Until the first recovery: the first s edges of every node.
+            self.register_buffer(
+                f'{cell}_support',
+                torch.arange(sparsity).repeat(steps, 1).to(torch.int64))
+            self.register_buffer(
+                f'{cell}_bias',
+                torch.zeros(steps, sparsity, dtype=torch.float64))
+        self.register_buffer('recovered', torch.tensor(False))
+        self._support_cache: Dict[str, List[List[int]]] = {}
+        self._refresh_cache()
+        self.register_load_state_dict_post_hook(
+            lambda module, keys: module._refresh_cache())
+
+    def _refresh_cache(self) -> None:
+        """Copies the supports to Python lists, read by every forward pass
+        without synchronising with the device."""
+        self._support_cache = {
+            cell: getattr(self, f'{cell}_support').tolist()
+            for cell in CELL_TYPES
+        }
+
+    def supports(self, cell: str) -> List[List[int]]:
+        """The support (edge indices) of every node of a cell type."""
+        return self._support_cache[cell]
+
+    def dictionaries(self, cell: str) -> List[torch.Tensor]:
+        """The unpadded dictionaries ``A_j`` of a cell type."""
+        padded = getattr(self, f'{cell}_dictionaries')
+        return [
+            padded[j, :, :num_candidates(j, self.num_ops)]
+            for j in range(self.steps)
+        ]
+
+    def compressed_vectors(self, cell: str) -> torch.Tensor:
+        """The ``(steps, m)`` compressed vectors of a cell type."""
+        return torch.stack(
+            [self.compressed[f'{cell}_{j}'] for j in range(self.steps)])
+
+    def weights(self, cell: str) -> torch.Tensor:
+        """The support weights ``w = A_S^T b - bias`` of every node.
+
+        Differentiable in ``b``; no host synchronisation.
+
+        Args:
+            cell (str): ``'normal'`` or ``'reduce'``.
+
+        Returns:
+            Tensor: ``(steps, s)``: entry ``[j, i]`` weighs edge
+            ``supports(cell)[j][i]``.
+        """
+        b = self.compressed_vectors(cell)
+        dictionaries = getattr(self, f'{cell}_dictionaries')
+        support = getattr(self, f'{cell}_support')
+        index = support.unsqueeze(1).expand(-1, dictionaries.shape[1], -1)
+        A_S = dictionaries.gather(2, index).to(b.dtype)
+        bias = getattr(self, f'{cell}_bias').to(b.dtype)
+        return torch.einsum('jms,jm->js', A_S, b) - bias
+
+    @torch.no_grad()
+    def recover(self,
+                lam: float = 1e-5,
+                solver='auto',
+                nodes: Optional[Dict[str, List[bool]]] = None
+                ) -> ArchitectureRecovery:
+        """Solves the LASSO of every node and installs the new supports.
+
+        Args:
+            lam (float): The l1 weight. Defaults to 1e-5.
+            solver (str | dict): LASSO solver (see
+                :func:`mmista.sparse_coding.solve_lasso`).
+            nodes (dict[str, list[bool]], optional): Per cell type, which
+                nodes take the new solution; the others keep their state.
+                Defaults to all.
+
+        Returns:
+            ArchitectureRecovery: The solution of every node.
+        """
+        result = recover_architecture(
+            {cell: self.dictionaries(cell)
+             for cell in CELL_TYPES},
+            {cell: self.compressed_vectors(cell)
+             for cell in CELL_TYPES},
+            lam=lam,
+            sparsity=self.sparsity,
+            solver=solver)
+        for cell in CELL_TYPES:
+            z_buffer = getattr(self, f'{cell}_z')
+            support_buffer = getattr(self, f'{cell}_support')
+            bias_buffer = getattr(self, f'{cell}_bias')
+            for j in range(self.steps):
+                if nodes is not None and not nodes[cell][j]:
+                    continue
+                z = result.z[cell][j]
+                support = result.supports[cell][j]
+                z_buffer[j].zero_()
+                z_buffer[j, :z.numel()] = z.to(z_buffer.device)
+                support_buffer[j] = support.to(support_buffer.device)
+                bias_buffer[j] = result.biases[cell][j][support].to(
+                    bias_buffer.device)
+        self.recovered.fill_(True)
+        self._refresh_cache()
+        return result
+
+    def genotype(self) -> Genotype:
+        """The architecture read from the current supports."""
+        return genotype_from_supports(
+            {cell: self.supports(cell)
+             for cell in CELL_TYPES})
