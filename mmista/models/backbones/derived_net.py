@@ -1,15 +1,14 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The derived (searched) network: a stack of cells built from a genotype."""
-from typing import List, Sequence, Tuple, Union
+from typing import List, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmista.registry import MODELS
 from mmista.structures import Genotype, get_genotype
-from ..utils import (CellInputs, CellSpec, build_edge, build_stem, cell_layout,
-                     run_edge)
+from ..utils import CellInputs, CellSpec, build_edge, run_edge
+from .cell_network import CellNetwork
 
 
 class DerivedCell(nn.Module):
@@ -68,7 +67,7 @@ class DerivedCell(nn.Module):
 
 
 @MODELS.register_module()
-class DerivedNet(BaseBackbone):
+class DerivedNet(CellNetwork):
     """A DARTS-space network built from a genotype (the searched backbone).
 
     A stem, ``layers`` cells (reduction cells at ``layers//3`` and
@@ -108,51 +107,22 @@ class DerivedNet(BaseBackbone):
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
         self.genotype = get_genotype(genotype)
-        self.layers = layers
-        self.drop_path_prob = drop_path_prob
-        self.out_indices = normalize_out_indices(out_indices, layers)
-        self.stem = build_stem(stem, channels, in_channels=in_channels)
-        self.cell_specs = cell_layout(
-            layers,
+        super().__init__(
             channels,
-            self.stem.out_channels,
-            self.stem.reduction_prev,
-            concat_nodes=len(self.genotype.normal_concat))
-        self.cells = nn.ModuleList(
+            layers,
+            stem,
+            in_channels,
+            concat_nodes=len(self.genotype.normal_concat),
+            drop_path_prob=drop_path_prob,
+            out_indices=out_indices,
+            init_cfg=init_cfg)
+        self.cells.extend(
             DerivedCell(
                 self.genotype, spec, affine=affine, bn_append=bn_append)
             for spec in self.cell_specs)
 
-    @property
-    def out_channels(self) -> Tuple[int, ...]:
-        """tuple[int]: Channels of each returned feature map."""
-        return tuple(self.cell_specs[i].out_channels
-                     for i in self.out_indices)
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Returns the feature maps of the cells in ``out_indices``."""
-        s0, s1 = self.stem(x)
-        outs = []
-        for index, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
-            if index in self.out_indices:
-                outs.append(s1)
-        return tuple(outs)
-
-
-def normalize_out_indices(out_indices: Sequence[int],
-                          layers: int) -> Tuple[int, ...]:
-    """Maps negative cell indices to positive ones and validates them."""
-    if isinstance(out_indices, int):
-        out_indices = (out_indices, )
-    normalized = []
-    for index in out_indices:
-        positive = index + layers if index < 0 else index
-        if not 0 <= positive < layers:
-            raise ValueError(
-                f'out_indices entry {index} is out of range for {layers} '
-                'cells')
-        normalized.append(positive)
-    return tuple(sorted(set(normalized)))
+    def forward_cell(self, cell: DerivedCell, s0: torch.Tensor,
+                     s1: torch.Tensor, shared: None) -> torch.Tensor:
+        """Runs one cell with the current drop-path probability."""
+        return cell(s0, s1, self.drop_path_prob)

@@ -1,18 +1,16 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The ISTA-NAS super-net: every candidate op, only the supported ones run."""
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from mmista.registry import MODELS
 from mmista.sparse_coding import num_candidates
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
-from ..utils import (CellInputs, CellSpec, build_edge, build_stem, cell_layout,
-                     run_edge)
+from ..utils import CellInputs, CellSpec, build_edge, run_edge
 from ..utils.compressed_architecture import CompressedArchitecture
-from .derived_net import normalize_out_indices
+from .cell_network import CellNetwork
 
 
 class SuperCell(nn.Module):
@@ -75,7 +73,7 @@ class SuperCell(nn.Module):
 
 
 @MODELS.register_module()
-class ISTASuperNet(BaseBackbone):
+class ISTASuperNet(CellNetwork):
     """The ISTA-NAS super-net over the DARTS space (SPEC sections 2-3).
 
     It holds every candidate op of every edge, the compressed variables
@@ -126,27 +124,25 @@ class ISTASuperNet(BaseBackbone):
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(
+            channels,
+            layers,
+            stem,
+            in_channels,
+            concat_nodes=steps,
+            drop_path_prob=drop_path_prob,
+            out_indices=out_indices,
+            init_cfg=init_cfg)
         self.steps = steps
-        self.layers = layers
         self.lam = lam
         self.solver = solver
-        self.drop_path_prob = drop_path_prob
         self.derived_cfg = dict(
             channels=channels,
             layers=layers,
             stem=stem,
             in_channels=in_channels,
             bn_append=bn_append)
-        self.out_indices = normalize_out_indices(out_indices, layers)
-        self.stem = build_stem(stem, channels, in_channels=in_channels)
-        self.cell_specs = cell_layout(
-            layers,
-            channels,
-            self.stem.out_channels,
-            self.stem.reduction_prev,
-            concat_nodes=steps)
-        self.cells = nn.ModuleList(
+        self.cells.extend(
             SuperCell(spec, steps, affine, bn_append)
             for spec in self.cell_specs)
         self.architecture = CompressedArchitecture(
@@ -156,24 +152,16 @@ class ISTASuperNet(BaseBackbone):
             sparsity=sparsity,
             seed=arch_seed)
 
-    @property
-    def out_channels(self) -> Tuple[int, ...]:
-        """tuple[int]: Channels of each returned feature map."""
-        return tuple(self.cell_specs[i].out_channels
-                     for i in self.out_indices)
+    def prepare_forward(self) -> Dict[str, torch.Tensor]:
+        """The support weights of both cell types, once per forward."""
+        return {cell: self.architecture.weights(cell) for cell in CELL_TYPES}
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Returns the feature maps of the cells in ``out_indices``."""
-        arch = self.architecture
-        weights = {cell: arch.weights(cell) for cell in CELL_TYPES}
-        s0, s1 = self.stem(x)
-        outs = []
-        for index, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, arch.supports(cell.cell_type),
-                              weights[cell.cell_type], self.drop_path_prob)
-            if index in self.out_indices:
-                outs.append(s1)
-        return tuple(outs)
+    def forward_cell(self, cell: SuperCell, s0: torch.Tensor,
+                     s1: torch.Tensor,
+                     weights: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Runs one cell on its type's supports and weights."""
+        return cell(s0, s1, self.architecture.supports(cell.cell_type),
+                    weights[cell.cell_type], self.drop_path_prob)
 
     def recover(self, **kwargs):
         """Recovers ``z`` from ``b`` for every node and moves the supports.
