@@ -94,11 +94,11 @@ TASK_UTILS = Registry(
     'task util', parent=MMPRETRAIN_TASK_UTILS, locations=['mmista.models'])
 
 METRICS = Registry(
-    'metric', parent=MMPRETRAIN_METRICS, locations=_ENGINE)
+    'metric', parent=MMPRETRAIN_METRICS, locations=['mmista.evaluation'])
 EVALUATORS = Registry(
     'evaluator',
     parent=MMPRETRAIN_EVALUATORS,
-    locations=_ENGINE)
+    locations=['mmista.evaluation'])
 
 VISUALIZERS = Registry(
     'visualizer',

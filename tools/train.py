@@ -54,8 +54,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         if not torch.cuda.is_available():
             sys.exit('error: --amp needs a CUDA device (mmengine\'s '
                      'AmpOptimWrapper does not run on the CPU)')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        # One wrapper, or one per optimizer (search: weights and
+        # architecture).
+        wrappers = [cfg.optim_wrapper] if 'optimizer' in cfg.optim_wrapper \
+            else [w for w in cfg.optim_wrapper.values() if isinstance(w, dict)]
+        for wrapper in wrappers:
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
         cfg.resume = True

@@ -22,6 +22,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     import mmista.datasets  # noqa: F401
     import mmista.engine  # noqa: F401
+    import mmista.evaluation  # noqa: F401
     import mmista.models  # noqa: F401
 
     if not init_default_scope:

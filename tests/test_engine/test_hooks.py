@@ -9,6 +9,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 
 from mmista.engine.hooks import DropPathRampHook
+from mmista.engine.hooks.architecture_recovery_hook import changed_nodes
 from mmista.engine.hooks.weights_only_checkpoint_hook import (from_plain,
                                                               to_plain)
 from ..utils import tiny_config
@@ -56,3 +57,9 @@ def test_plain_checkpoint_entries_round_trip():
     assert rebuilt.max_length == 10
     assert restored['runtime_info']['epoch'] == 3
     assert restored['runtime_info']['arr'].tolist() == [0., 1., 2.]
+
+
+def test_changed_nodes_compares_edge_sets():
+    before = {'normal': [[0, 1], [2, 5]], 'reduce': [[3, 4], [0, 9]]}
+    after = {'normal': [[1, 0], [2, 6]], 'reduce': [[3, 4], [1, 9]]}
+    assert changed_nodes(before, after) == {'normal': [1], 'reduce': [1]}

@@ -1,8 +1,8 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmista.registry import HOOKS
+from ..utils import backbone_with
 
 
 @HOOKS.register_module()
@@ -27,14 +27,8 @@ class DropPathRampHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         """Sets this epoch's drop-path probability."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        backbone = getattr(model, 'backbone', None)
-        if backbone is None or not hasattr(backbone, 'drop_path_prob'):
-            raise AttributeError(
-                'DropPathRampHook needs a model whose backbone has a '
-                f'`drop_path_prob` attribute (e.g. DerivedNet), got '
-                f'{type(backbone).__name__}')
+        backbone = backbone_with(runner, 'drop_path_prob',
+                                 type(self).__name__)
         max_epochs = max(runner.max_epochs, 1)
         backbone.drop_path_prob = (
             self.drop_path_rate * runner.epoch / max_epochs)

@@ -1,6 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The ISTA-NAS super-net: every candidate op, only the supported ones run."""
-from typing import Dict, List, Sequence
+from typing import Dict, Iterator, List, Sequence
 
 import torch
 import torch.nn as nn
@@ -162,6 +162,10 @@ class ISTASuperNet(CellNetwork):
         """Runs one cell on its type's supports and weights."""
         return cell(s0, s1, self.architecture.supports(cell.cell_type),
                     weights[cell.cell_type], self.drop_path_prob)
+
+    def architecture_parameters(self) -> Iterator[nn.Parameter]:
+        """The compressed vectors ``b`` (one parameter per node)."""
+        return self.architecture.compressed.parameters()
 
     def recover(self, **kwargs):
         """Recovers ``z`` from ``b`` for every node and moves the supports.

@@ -1,0 +1,138 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Sparse-coding recovery of the architecture after every search epoch."""
+import os.path as osp
+import time
+from typing import Dict, List
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.utils import mkdir_or_exist
+
+from mmista.registry import HOOKS
+from mmista.structures import CELL_TYPES
+from ..utils import backbone_with
+
+GENOTYPE_FILE = 'genotype.json'
+
+
+def changed_nodes(before: Dict[str, List[List[int]]],
+                  after: Dict[str, List[List[int]]]) -> Dict[str, List[int]]:
+    """Per cell type, the nodes whose set of supported edges changed.
+
+    Args:
+        before (dict[str, list[list[int]]]): Supports per cell type.
+        after (dict[str, list[list[int]]]): Supports per cell type.
+
+    Returns:
+        dict[str, list[int]]: Indices of the nodes that changed.
+    """
+    return {
+        cell: [
+            j for j, (old, new) in enumerate(zip(before[cell], after[cell]))
+            if set(old) != set(new)
+        ]
+        for cell in before
+    }
+
+
+@HOOKS.register_module()
+class ArchitectureRecoveryHook(Hook):
+    """Recovers the super-net's architecture from ``b`` (SPEC sections 3-4).
+
+    Before training, unless the architecture state was restored from a
+    checkpoint, the first supports come from a recovery of the initial
+    ``b``. After every ``interval`` epochs the LASSO of every node is
+    solved (the backbone's configured solver) and the supports and weights
+    move. The recovery after epoch ``e`` runs when epoch ``e + 1`` starts
+    (after the last epoch: when training ends), so that the validation and
+    the checkpoint of epoch ``e`` see the architecture that epoch trained,
+    and a run resumed from that checkpoint recovers from the same ``b`` as
+    an uninterrupted one. Each recovery
+
+    - logs the genotype, which nodes changed, ``||b||`` per cell type and
+      the recovery time;
+    - sends ``arch/changed_nodes`` and ``arch/b_norm_<cell>`` to the
+      visualizer (TensorBoard when configured);
+    - writes ``work_dir/genotype.json`` (the latest) and
+      ``work_dir/<genotype_dir>/epoch_<e>.json`` (``epoch_0`` is the
+      initial recovery), on the main process.
+
+    Args:
+        interval (int): Recover every ``interval`` epochs. Defaults to 1.
+        genotype_dir (str): Sub-directory of the work dir for the per-epoch
+            genotypes. Defaults to ``'genotypes'``.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, interval: int = 1, genotype_dir: str = 'genotypes'):
+        if interval < 1:
+            raise ValueError(f'interval must be >= 1, got {interval}')
+        self.interval = interval
+        self.genotype_dir = genotype_dir
+
+    def before_train(self, runner) -> None:
+        """Recovers the initial architecture unless it was restored."""
+        supernet = backbone_with(runner, 'architecture', type(self).__name__)
+        if bool(supernet.architecture.recovered):
+            runner.logger.info(
+                'Architecture state restored from the checkpoint; genotype: '
+                f'{supernet.genotype()}')
+            return
+        self.recover(runner, epoch=runner.epoch)
+
+    def before_train_epoch(self, runner) -> None:
+        """Recovers from the ``b`` of the epochs trained so far."""
+        if runner.epoch > 0 and runner.epoch % self.interval == 0:
+            self.recover(runner, epoch=runner.epoch)
+
+    def after_train(self, runner) -> None:
+        """Recovers after the last epoch."""
+        if runner.epoch > 0 and runner.epoch % self.interval == 0:
+            self.recover(runner, epoch=runner.epoch)
+
+    def recover(self, runner, epoch: int) -> Dict[str, List[int]]:
+        """Runs one recovery and reports it.
+
+        Args:
+            runner (Runner): The runner.
+            epoch (int): Epochs trained so far (0 for the initial recovery).
+
+        Returns:
+            dict[str, list[int]]: Per cell type, the nodes that changed.
+        """
+        supernet = backbone_with(runner, 'architecture', type(self).__name__)
+        architecture = supernet.architecture
+        before = {cell: architecture.supports(cell) for cell in CELL_TYPES}
+        start = time.perf_counter()
+        supernet.recover()
+        elapsed_ms = 1e3 * (time.perf_counter() - start)
+        after = {cell: architecture.supports(cell) for cell in CELL_TYPES}
+        changed = changed_nodes(before, after)
+        b_norms = {
+            cell: float(architecture.compressed_vectors(cell).detach().norm())
+            for cell in CELL_TYPES
+        }
+        genotype = supernet.genotype()
+
+        changes = '; '.join(f'{cell} {changed[cell] or "none"}'
+                            for cell in CELL_TYPES)
+        norms = ', '.join(f'{cell} {b_norms[cell]:.4g}'
+                          for cell in CELL_TYPES)
+        runner.logger.info(
+            f'Architecture recovery after epoch {epoch} '
+            f'({elapsed_ms:.1f} ms): changed nodes: {changes}; '
+            f'||b||: {norms}')
+        runner.logger.info(f'Genotype (epoch {epoch}): {genotype}')
+        scalars = {'arch/changed_nodes': sum(map(len, changed.values()))}
+        scalars.update(
+            {f'arch/b_norm_{cell}': norm
+             for cell, norm in b_norms.items()})
+        runner.visualizer.add_scalars(scalars, step=epoch)
+
+        if is_main_process():
+            directory = osp.join(runner.work_dir, self.genotype_dir)
+            mkdir_or_exist(directory)
+            genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
+            genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
+        return changed
