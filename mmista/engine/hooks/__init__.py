@@ -1,9 +1,14 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .architecture_recovery_hook import ArchitectureRecoveryHook
 from .drop_path_ramp_hook import DropPathRampHook
+from .edge_bn_freeze_hook import EdgeBNFreezeHook
+from .export_hook import ExportHook
+from .phase_switch_hook import PhaseSwitchHook
+from .termination_hook import TerminationHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
-    'ArchitectureRecoveryHook', 'DropPathRampHook',
+    'ArchitectureRecoveryHook', 'DropPathRampHook', 'EdgeBNFreezeHook',
+    'ExportHook', 'PhaseSwitchHook', 'TerminationHook',
     'WeightsOnlyCheckpointHook'
 ]

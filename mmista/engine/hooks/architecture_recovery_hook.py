@@ -49,8 +49,8 @@ class ArchitectureRecoveryHook(Hook):
     and a run resumed from that checkpoint recovers from the same ``b`` as
     an uninterrupted one. Each recovery
 
-    - logs the genotype, which nodes changed, ``||b||`` per cell type and
-      the recovery time;
+    - logs the genotype, which nodes changed, ``||b||`` per cell type,
+      ``||z_new - z_prev||`` per node and the recovery time;
     - sends ``arch/changed_nodes`` and ``arch/b_norm_<cell>`` to the
       visualizer (TensorBoard when configured);
     - writes ``work_dir/genotype.json`` (the latest) and
@@ -83,13 +83,21 @@ class ArchitectureRecoveryHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         """Recovers from the ``b`` of the epochs trained so far."""
-        if runner.epoch > 0 and runner.epoch % self.interval == 0:
+        if self._due(runner):
             self.recover(runner, epoch=runner.epoch)
 
     def after_train(self, runner) -> None:
         """Recovers after the last epoch."""
-        if runner.epoch > 0 and runner.epoch % self.interval == 0:
+        if self._due(runner):
             self.recover(runner, epoch=runner.epoch)
+
+    def _due(self, runner) -> bool:
+        """Whether a recovery is due now: every ``interval`` epochs while
+        some node still searches (one-stage search terminates nodes)."""
+        architecture = backbone_with(runner, 'architecture',
+                                     type(self).__name__).architecture
+        return (runner.epoch > 0 and runner.epoch % self.interval == 0
+                and not architecture.all_terminated)
 
     def recover(self, runner, epoch: int) -> Dict[str, List[int]]:
         """Runs one recovery and reports it.
@@ -105,7 +113,7 @@ class ArchitectureRecoveryHook(Hook):
         architecture = supernet.architecture
         before = {cell: architecture.supports(cell) for cell in CELL_TYPES}
         start = time.perf_counter()
-        supernet.recover()
+        supernet.recover()  # the nodes still searching
         elapsed_ms = 1e3 * (time.perf_counter() - start)
         after = {cell: architecture.supports(cell) for cell in CELL_TYPES}
         changed = changed_nodes(before, after)
@@ -119,10 +127,14 @@ class ArchitectureRecoveryHook(Hook):
                             for cell in CELL_TYPES)
         norms = ', '.join(f'{cell} {b_norms[cell]:.4g}'
                           for cell in CELL_TYPES)
+        shifts = ', '.join(
+            f'{cell} ' + ' '.join(f'{shift:.2g}'
+                                  for shift in architecture.z_shifts(cell))
+            for cell in CELL_TYPES)
         runner.logger.info(
             f'Architecture recovery after epoch {epoch} '
             f'({elapsed_ms:.1f} ms): changed nodes: {changes}; '
-            f'||b||: {norms}')
+            f'||b||: {norms}; ||z_new - z_prev|| per node: {shifts}')
         runner.logger.info(f'Genotype (epoch {epoch}): {genotype}')
         scalars = {'arch/changed_nodes': sum(map(len, changed.values()))}
         scalars.update(

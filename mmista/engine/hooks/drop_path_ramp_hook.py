@@ -11,13 +11,17 @@ class DropPathRampHook(Hook):
 
     Before epoch ``e`` (0-based) of ``E``, sets
     ``backbone.drop_path_prob = drop_path_rate * e / E``, as DARTS-style
-    evaluation training does.
+    evaluation training does. In a one-stage search run (a backbone with
+    an ``architecture``), there is no drop-path while the architecture is
+    searched, and the ramp covers the evaluation epochs from the one the
+    architecture was fixed at (see :class:`PhaseSwitchHook`, which runs
+    first).
 
     Args:
         drop_path_rate (float): Probability reached at the end of training.
     """
 
-    priority = 'NORMAL'
+    priority = 'VERY_LOW'
 
     def __init__(self, drop_path_rate: float = 0.2):
         if not 0. <= drop_path_rate < 1.:
@@ -29,6 +33,13 @@ class DropPathRampHook(Hook):
         """Sets this epoch's drop-path probability."""
         backbone = backbone_with(runner, 'drop_path_prob',
                                  type(self).__name__)
-        max_epochs = max(runner.max_epochs, 1)
+        start = 0
+        architecture = getattr(backbone, 'architecture', None)
+        if architecture is not None:
+            if not architecture.is_fixed:
+                backbone.drop_path_prob = 0.
+                return
+            start = int(architecture.fixed_epoch)
+        span = max(runner.max_epochs - start, 1)
         backbone.drop_path_prob = (
-            self.drop_path_rate * runner.epoch / max_epochs)
+            self.drop_path_rate * (runner.epoch - start) / span)

@@ -1,8 +1,10 @@
 # Copyright (c) mmista contributors. All rights reserved.
+from .absorption import absorb_supernet
 from .cell_network import CellNetwork
 from .derived_net import DerivedCell, DerivedNet
 from .ista_supernet import ISTASuperNet, SuperCell
 
 __all__ = [
-    'CellNetwork', 'DerivedCell', 'DerivedNet', 'ISTASuperNet', 'SuperCell'
+    'absorb_supernet', 'CellNetwork', 'DerivedCell', 'DerivedNet',
+    'ISTASuperNet', 'SuperCell'
 ]

@@ -97,7 +97,12 @@ class SearchClassifier(ImageClassifier):
         """
         wrappers = self._search_wrappers(optim_wrapper)
         if not is_split_batch(data):
-            return self._update(data, list(wrappers.values()), run_forward)
+            # One-stage: every wrapper with something left to train (b is
+            # out once every node has terminated).
+            training = [
+                w for w in wrappers.values() if trainable_parameters(w)
+            ]
+            return self._update(data, training, run_forward)
         log_vars = {}
         if trainable_parameters(wrappers[ARCHITECTURE]):
             arch_vars = self._update(data[ARCH_BATCH],

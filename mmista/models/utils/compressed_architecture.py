@@ -3,10 +3,12 @@
 
 The compressed vectors ``b_j`` are parameters (one per node, so a node can
 stop learning on its own). Everything else, the dictionaries ``A_j``, the
-recovered ``z_j``, the supports and the bias terms of the support weights,
-is kept in buffers: it travels with ``state_dict`` into checkpoints and is
+recovered ``z_j``, the supports, the bias terms of the support weights, the
+one-stage termination flags and the epoch the architecture was fixed at, is
+kept in buffers: it travels with ``state_dict`` into checkpoints and is
 broadcast like any buffer under DDP.
 """
+import math
 from typing import Dict, List, Optional
 
 import torch
@@ -60,7 +62,17 @@ class CompressedArchitecture(nn.Module):
             self.register_buffer(
                 f'{cell}_bias',
                 torch.zeros(steps, sparsity, dtype=torch.float64))
+            # ||z_new - z_prev||_2 of the last recovery (inf: no previous).
+            self.register_buffer(
+                f'{cell}_z_shift',
+                torch.full((steps, ), math.inf, dtype=torch.float64))
+            # Epoch a node terminated at (one-stage search); -1: active.
+            self.register_buffer(
+                f'{cell}_terminated_epoch',
+                torch.full((steps, ), -1, dtype=torch.int64))
         self.register_buffer('recovered', torch.tensor(False))
+        # Epoch the whole architecture was fixed at; -1: still searching.
+        self.register_buffer('fixed_epoch', torch.tensor(-1))
         self._support_cache: Dict[str, List[List[int]]] = {}
         self._refresh_cache()
         self.register_load_state_dict_post_hook(
@@ -68,11 +80,54 @@ class CompressedArchitecture(nn.Module):
 
     def _refresh_cache(self) -> None:
         """Copies the supports to Python lists, read by every forward pass
-        without synchronising with the device."""
+        without synchronising with the device, and lets only the ``b`` of
+        active nodes train."""
         self._support_cache = {
             cell: getattr(self, f'{cell}_support').tolist()
             for cell in CELL_TYPES
         }
+        for cell in CELL_TYPES:
+            for j, active in enumerate(self.active_nodes(cell)):
+                self.compressed[f'{cell}_{j}'].requires_grad_(active)
+
+    def active_nodes(self, cell: str) -> List[bool]:
+        """Whether each node of a cell type is still searching."""
+        return [
+            epoch < 0
+            for epoch in getattr(self, f'{cell}_terminated_epoch').tolist()
+        ]
+
+    def z_shifts(self, cell: str) -> List[float]:
+        """``||z_new - z_prev||_2`` per node at the last recovery that
+        updated it (``inf`` before its second recovery)."""
+        return getattr(self, f'{cell}_z_shift').tolist()
+
+    def terminate(self, cell: str, node: int, epoch: int) -> None:
+        """Fixes a node: its ``b`` stops training, its support and weights
+        stay as they are.
+
+        Args:
+            cell (str): ``'normal'`` or ``'reduce'``.
+            node (int): Intermediate node index.
+            epoch (int): Epochs trained when it terminated.
+        """
+        getattr(self, f'{cell}_terminated_epoch')[node] = epoch
+        self.compressed[f'{cell}_{node}'].requires_grad_(False)
+
+    @property
+    def all_terminated(self) -> bool:
+        """Whether no node of any cell type is still searching."""
+        return not any(
+            any(self.active_nodes(cell)) for cell in CELL_TYPES)
+
+    @property
+    def is_fixed(self) -> bool:
+        """Whether the architecture was fixed (one-stage evaluation phase)."""
+        return int(self.fixed_epoch) >= 0
+
+    def fix(self, epoch: int) -> None:
+        """Records that the architecture is fixed from ``epoch`` on."""
+        self.fixed_epoch.fill_(epoch)
 
     def supports(self, cell: str) -> List[List[int]]:
         """The support (edge indices) of every node of a cell type."""
@@ -125,7 +180,7 @@ class CompressedArchitecture(nn.Module):
                 :func:`mmista.sparse_coding.solve_lasso`).
             nodes (dict[str, list[bool]], optional): Per cell type, which
                 nodes take the new solution; the others keep their state.
-                Defaults to all.
+                Defaults to the active (not terminated) nodes.
 
         Returns:
             ArchitectureRecovery: The solution of every node.
@@ -138,15 +193,21 @@ class CompressedArchitecture(nn.Module):
             lam=lam,
             sparsity=self.sparsity,
             solver=solver)
+        if nodes is None:
+            nodes = {cell: self.active_nodes(cell) for cell in CELL_TYPES}
         for cell in CELL_TYPES:
             z_buffer = getattr(self, f'{cell}_z')
             support_buffer = getattr(self, f'{cell}_support')
             bias_buffer = getattr(self, f'{cell}_bias')
+            shift_buffer = getattr(self, f'{cell}_z_shift')
             for j in range(self.steps):
-                if nodes is not None and not nodes[cell][j]:
+                if not nodes[cell][j]:
                     continue
                 z = result.z[cell][j]
                 support = result.supports[cell][j]
+                if bool(self.recovered):
+                    shift_buffer[j] = torch.linalg.vector_norm(
+                        z.to(z_buffer) - z_buffer[j, :z.numel()])
                 z_buffer[j].zero_()
                 z_buffer[j, :z.numel()] = z.to(z_buffer.device)
                 support_buffer[j] = support.to(support_buffer.device)

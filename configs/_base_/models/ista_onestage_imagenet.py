@@ -1,0 +1,17 @@
+# One-stage search network on ImageNet (SPEC section 5): the target network
+# of darts_imagenet.py (ImageNet stem, 14 cells, C = 48, auxiliary head on
+# cell 9, label smoothing 0.1) as an ISTA super-net with BN-appended ops.
+_base_ = ['./darts_imagenet.py']
+
+model = dict(
+    type='SearchClassifier',
+    backbone=dict(
+        _delete_=True,
+        type='ISTASuperNet',
+        channels=48,
+        layers=14,
+        stem='imagenet',
+        affine=True,
+        bn_append=True,
+        out_indices=(9, 13)),
+    head=dict(cal_acc=True))

@@ -1,0 +1,47 @@
+# One-stage search, then evaluation training in the same run (SPEC
+# section 5, CIFAR-10). Search: one backward per batch updates the weights
+# (SGD lr 0.025 fixed, momentum 0.9, wd 3e-4, clip 5) and b (Adam 3e-4,
+# betas (0.5, 0.999), wd 1e-3); no drop-path. After every epoch the active
+# nodes are recovered and a node terminates once ||z_new - z_prev|| <= 1e-3
+# (the paper: about 120 epochs for all). Then 600 epochs of evaluation
+# training: lr 0.025 cosine to 0, drop-path ramped to 0.2. At the end the
+# network is absorbed and exported to WORK_DIR/export/.
+max_search_epochs = 300  # a cap (with a warning); the paper needs ~120
+eval_epochs = 600
+optim_wrapper = dict(
+    constructor='SearchOptimWrapperConstructor',
+    weights=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4),
+        clip_grad=dict(max_norm=5., norm_type=2)),
+    architecture=dict(
+        type='OptimWrapper',
+        optimizer=dict(
+            type='Adam', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)),
+)
+# Fixed learning rates while searching; PhaseSwitchHook installs the
+# evaluation schedule.
+param_scheduler = dict(weights=[], architecture=[])
+# Bounds the run until the switch, which sets it to switch + eval_epochs.
+train_cfg = dict(
+    by_epoch=True, max_epochs=max_search_epochs + eval_epochs,
+    val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+custom_hooks = [
+    dict(type='ArchitectureRecoveryHook'),
+    dict(
+        type='TerminationHook', eps=1e-3,
+        max_search_epochs=max_search_epochs),
+    dict(type='EdgeBNFreezeHook'),
+    dict(
+        type='PhaseSwitchHook',
+        eval_epochs=eval_epochs,
+        param_scheduler=dict(
+            type='CosineAnnealingLR', T_max=eval_epochs, eta_min=0.,
+            by_epoch=True)),
+    dict(type='DropPathRampHook', drop_path_rate=0.2),
+    dict(type='ExportHook'),
+]
+# The paper's batch: learning rates scale from it with --auto-scale-lr.
+auto_scale_lr = dict(base_batch_size=96)

@@ -1,0 +1,41 @@
+# The embedded default (`make demo`): one-stage ISTA-NAS on scikit-learn's
+# real handwritten digits (shipped in the package, no download) at a
+# CPU-friendly size (5 cells, C = 8). The run searches until every node
+# terminates, keeps training the fixed architecture, and exports the
+# absorbed network to WORK_DIR/export/ for mmpretrain. Minutes on 2 cores.
+_base_ = [
+    '../_base_/models/ista_onestage_cifar.py',
+    '../_base_/datasets/digits_bs64.py',
+    '../_base_/schedules/ista_onestage_cifar.py',
+    '../_base_/default_runtime.py',
+]
+
+# 5 cells: reductions at 1 and 3; the auxiliary head reads cell 3.
+# Output channels: 4 * (8 * 2 * 2) = 128.
+model = dict(
+    backbone=dict(channels=8, layers=5, out_indices=(3, 4)),
+    head=dict(in_channels=128, aux_in_channels=128))
+
+max_search_epochs = 20
+eval_epochs = 10
+optim_wrapper = dict(
+    weights=dict(optimizer=dict(lr=0.05)),
+    architecture=dict(optimizer=dict(lr=6e-3)))
+train_cfg = dict(max_epochs=max_search_epochs + eval_epochs, val_interval=5)
+custom_hooks = [
+    dict(type='ArchitectureRecoveryHook'),
+    dict(
+        type='TerminationHook', eps=1e-3,
+        max_search_epochs=max_search_epochs),
+    dict(type='EdgeBNFreezeHook'),
+    dict(
+        type='PhaseSwitchHook',
+        eval_epochs=eval_epochs,
+        param_scheduler=dict(
+            type='CosineAnnealingLR', T_max=eval_epochs, eta_min=0.,
+            by_epoch=True)),
+    dict(type='DropPathRampHook', drop_path_rate=0.1),
+    dict(type='ExportHook'),
+]
+default_hooks = dict(logger=dict(interval=11))
+auto_scale_lr = dict(base_batch_size=64)

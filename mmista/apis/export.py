@@ -1,0 +1,99 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Export a one-stage search model as a plain mmpretrain classifier."""
+import copy
+import os.path as osp
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.utils import mkdir_or_exist
+
+from mmista.models import absorb_supernet
+from mmista.registry import MODELS
+
+#: What an export folder holds.
+EXPORT_FILES = ('genotype.json', 'config.py', 'model.pth')
+
+# Settings of a search run that do not describe the exported classifier.
+_RUN_ONLY_KEYS = ('optim_wrapper', 'param_scheduler', 'train_cfg',
+                  'train_dataloader', 'arch_dataloader', 'custom_hooks',
+                  'auto_scale_lr', 'load_from', 'resume', 'work_dir',
+                  'launcher', 'max_epochs', 'max_search_epochs',
+                  'eval_epochs')
+
+
+def _scoped(cfg: dict) -> dict:
+    """Prefixes an mmista model type with its scope, so that mmpretrain's
+    own scope (``mmpretrain.get_model``) finds it."""
+    cfg = copy.deepcopy(dict(cfg))
+    type_name = cfg.get('type')
+    if isinstance(type_name, str) and '.' not in type_name and \
+            type_name in MODELS.module_dict:
+        cfg['type'] = f'mmista.{type_name}'
+    return cfg
+
+
+def exported_config(run_cfg: Config, backbone_cfg: dict) -> Config:
+    """The mmpretrain config of an exported model.
+
+    Args:
+        run_cfg (Config): The search run's config (data, head, runtime).
+        backbone_cfg (dict): The absorbed ``DerivedNet`` config.
+
+    Returns:
+        Config: ``ImageClassifier`` with the derived backbone and the run's
+        head, data preprocessor, data and evaluators.
+    """
+    cfg = copy.deepcopy(run_cfg._cfg_dict.to_dict())
+    for key in _RUN_ONLY_KEYS:
+        cfg.pop(key, None)
+    head = _scoped(cfg['model']['head'])
+    head.pop('cal_acc', None)
+    cfg['model'] = dict(
+        type='ImageClassifier',
+        backbone=_scoped(dict(backbone_cfg, drop_path_prob=0.)),
+        neck=None,
+        head=head)
+    for split in ('val', 'test'):
+        cfg.setdefault(f'{split}_cfg', dict())
+    cfg['custom_imports'] = dict(imports=['mmista'],
+                                 allow_failed_imports=False)
+    return Config(cfg)
+
+
+def export_search_model(model: nn.Module,
+                        run_cfg: Config,
+                        out_dir: str,
+                        meta: Optional[dict] = None) -> Dict[str, str]:
+    """Absorbs a one-stage search model and writes it for mmpretrain.
+
+    Writes ``genotype.json``, ``config.py`` (an mmpretrain
+    ``ImageClassifier`` whose backbone is the derived network) and
+    ``model.pth`` (``state_dict`` of plain tensors, loadable with torch's
+    weights-only loading) into ``out_dir``.
+
+    Args:
+        model (nn.Module): A :class:`SearchClassifier` whose backbone is a
+            one-stage :class:`ISTASuperNet`.
+        run_cfg (Config): The config of the run.
+        out_dir (str): The export folder (created if needed).
+        meta (dict, optional): Plain values stored under ``meta``.
+
+    Returns:
+        dict[str, str]: Path of each written file, by file name.
+    """
+    backbone_cfg, backbone_state = absorb_supernet(model.backbone)
+    state = {f'backbone.{k}': v for k, v in backbone_state.items()}
+    state.update({
+        k: v.detach().clone()
+        for k, v in model.state_dict().items() if not k.startswith('backbone.')
+    })
+    mkdir_or_exist(out_dir)
+    paths = {name: osp.join(out_dir, name) for name in EXPORT_FILES}
+    model.backbone.genotype().to_json(paths['genotype.json'])
+    exported_config(run_cfg, backbone_cfg).dump(paths['config.py'])
+    torch.save(
+        dict(state_dict=state, meta=dict(meta or {}, mmista_export=True)),
+        paths['model.pth'])
+    return paths

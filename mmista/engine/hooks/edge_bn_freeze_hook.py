@@ -1,0 +1,55 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""BatchNorms of the cell edges: frozen while their node searches."""
+import torch
+import torch.nn as nn
+from mmengine.hooks import Hook
+
+from mmista.registry import HOOKS
+from ..utils import backbone_with
+
+
+@HOOKS.register_module()
+class EdgeBNFreezeHook(Hook):
+    """Freezes the edge BatchNorms of searching nodes at gamma=1, beta=0.
+
+    During one-stage search every op on a cell edge ends in a BatchNorm
+    whose affine parameters are fixed at ``gamma = 1, beta = 0``, so the
+    support weight alone scales each op (SPEC section 5). As the reference
+    code does, every BatchNorm inside an edge op is frozen, not only the
+    last one. When a node terminates, the BatchNorms of its edges start
+    training. The state follows the termination flags (checkpointed), so
+    a resumed run freezes the same layers.
+
+    Runs when training and every epoch start, after
+    :class:`TerminationHook`.
+    """
+
+    priority = 'LOW'
+
+    def before_train(self, runner) -> None:
+        """Freezes (and resets) the BatchNorms of searching nodes."""
+        self._sync(runner)
+
+    def before_train_epoch(self, runner) -> None:
+        """Releases the BatchNorms of nodes that terminated."""
+        self._sync(runner)
+
+    @torch.no_grad()
+    def _sync(self, runner) -> None:
+        supernet = backbone_with(runner, 'architecture', type(self).__name__)
+        architecture = supernet.architecture
+        for cell in supernet.cells:
+            active = architecture.active_nodes(cell.cell_type)
+            for node, edges in enumerate(cell.nodes):
+                for bn in (m for m in edges.modules()
+                           if isinstance(m, nn.BatchNorm2d)):
+                    if not bn.affine:
+                        raise ValueError(
+                            'EdgeBNFreezeHook needs affine BatchNorms on '
+                            'the edges: one-stage search uses '
+                            'ISTASuperNet(affine=True, bn_append=True)')
+                    if active[node]:
+                        bn.weight.fill_(1.)
+                        bn.bias.zero_()
+                    bn.weight.requires_grad_(not active[node])
+                    bn.bias.requires_grad_(not active[node])

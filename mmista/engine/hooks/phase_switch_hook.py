@@ -1,0 +1,140 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""From one-stage search to evaluation training, in the same run."""
+import copy
+from typing import List, Optional, Union
+
+from mmengine.hooks import Hook
+from mmengine.optim import OptimWrapperDict
+
+from mmista.registry import PARAM_SCHEDULERS, HOOKS
+from ..utils import backbone_with
+
+FIXED_EPOCH_KEY = 'architecture.fixed_epoch'
+
+
+def _fixed_epoch_in(checkpoint: dict) -> Optional[int]:
+    """The ``fixed_epoch`` buffer stored in a checkpoint, if any."""
+    for key, value in checkpoint.get('state_dict', {}).items():
+        if key.endswith(FIXED_EPOCH_KEY):
+            return int(value)
+    return None
+
+
+@HOOKS.register_module()
+class PhaseSwitchHook(Hook):
+    """Fixes the architecture when every node has terminated (SPEC 5).
+
+    At the start of the first epoch that finds every node terminated, the
+    run becomes evaluation training without restarting:
+
+    - the architecture is marked fixed at that epoch (checkpointed), so
+      recoveries stop and ``b`` stays out of training;
+    - the weights optimizer gets a fresh learning-rate schedule: its
+      learning rates go back to their initial values and
+      ``param_scheduler`` runs over ``eval_epochs`` from there (the
+      schedulers' ``begin``/``end`` count from the switch);
+    - the run's length becomes the switch epoch plus ``eval_epochs``.
+
+    The log says when and at which epoch the architecture was fixed. A run
+    resumed after the switch gets the evaluation schedule and length back.
+    ``train_cfg.max_epochs`` only bounds the run until the switch: set it to
+    at least the search cap plus ``eval_epochs``.
+
+    Args:
+        eval_epochs (int): Epochs of evaluation training after the switch.
+        param_scheduler (dict | list[dict]): Schedulers of the ``weights``
+            optimizer for evaluation training (e.g. cosine to 0). ``begin``
+            defaults to 0 and ``end`` to ``eval_epochs``.
+        optimizer (str): The wrapper the schedule drives. Defaults to
+            ``'weights'``.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self,
+                 eval_epochs: int,
+                 param_scheduler: Union[dict, List[dict]],
+                 optimizer: str = 'weights'):
+        if eval_epochs < 1:
+            raise ValueError(f'eval_epochs must be >= 1, got {eval_epochs}')
+        if isinstance(param_scheduler, dict):
+            param_scheduler = [param_scheduler]
+        self.eval_epochs = eval_epochs
+        self.scheduler_cfgs = [dict(cfg) for cfg in param_scheduler]
+        self.optimizer = optimizer
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Installs the evaluation schedule before the runner restores the
+        schedulers' state, when the checkpoint is past the switch."""
+        fixed_epoch = _fixed_epoch_in(checkpoint)
+        if fixed_epoch is not None and fixed_epoch >= 0 and \
+                runner.param_schedulers is not None:
+            self._install_schedulers(runner, reset_lr=False)
+
+    def before_train(self, runner) -> None:
+        """Restores the evaluation length of a resumed run."""
+        architecture = self._architecture(runner)
+        if architecture.is_fixed:
+            self._set_max_epochs(runner,
+                                 int(architecture.fixed_epoch) +
+                                 self.eval_epochs)
+
+    def before_train_epoch(self, runner) -> None:
+        """Switches when every node has terminated."""
+        architecture = self._architecture(runner)
+        if architecture.is_fixed or not architecture.all_terminated:
+            return
+        epoch = runner.epoch
+        architecture.fix(epoch)
+        self._install_schedulers(runner, reset_lr=True)
+        self._set_max_epochs(runner, epoch + self.eval_epochs)
+        supernet = backbone_with(runner, 'architecture', type(self).__name__)
+        runner.logger.info(
+            f'Architecture fixed after epoch {epoch}: every node has '
+            f'terminated. Evaluation training for {self.eval_epochs} epochs '
+            f'(to epoch {epoch + self.eval_epochs}) with a fresh learning-'
+            f'rate schedule. Genotype: {supernet.genotype()}')
+
+    def after_train(self, runner) -> None:
+        """Warns if the run ended before the architecture was fixed."""
+        if not self._architecture(runner).is_fixed:
+            runner.logger.warning(
+                'Training ended before every node terminated: the '
+                'architecture was never fixed (raise train_cfg.max_epochs, '
+                'or set TerminationHook.max_search_epochs)')
+
+    def _architecture(self, runner):
+        return backbone_with(runner, 'architecture',
+                             type(self).__name__).architecture
+
+    def _install_schedulers(self, runner, reset_lr: bool) -> None:
+        """Replaces the optimizer's schedulers with the evaluation ones."""
+        optim_wrapper = runner.optim_wrapper
+        if isinstance(optim_wrapper, OptimWrapperDict):
+            wrapper = optim_wrapper[self.optimizer]
+        else:
+            wrapper = optim_wrapper
+        if reset_lr:
+            for group in wrapper.optimizer.param_groups:
+                group['lr'] = group.get('initial_lr', group['lr'])
+        schedulers = []
+        for cfg in self.scheduler_cfgs:
+            cfg = copy.deepcopy(cfg)
+            cfg.setdefault('begin', 0)
+            cfg.setdefault('end', self.eval_epochs)
+            schedulers.append(
+                PARAM_SCHEDULERS.build(
+                    cfg,
+                    default_args=dict(
+                        optimizer=wrapper,
+                        epoch_length=len(runner.train_dataloader))))
+        if isinstance(runner.param_schedulers, dict):
+            runner.param_schedulers[self.optimizer] = schedulers
+        else:
+            runner.param_schedulers = schedulers
+
+    @staticmethod
+    def _set_max_epochs(runner, max_epochs: int) -> None:
+        loop = runner.train_loop
+        loop._max_epochs = max_epochs
+        loop._max_iters = max_epochs * len(loop.dataloader)

@@ -1,0 +1,79 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The one-stage termination condition, node by node."""
+from typing import List, Optional, Tuple
+
+from mmengine.hooks import Hook
+
+from mmista.registry import HOOKS
+from mmista.structures import CELL_TYPES
+from ..utils import backbone_with
+
+
+@HOOKS.register_module()
+class TerminationHook(Hook):
+    """Terminates the nodes whose recovered ``z`` stopped moving (SPEC 5).
+
+    After each recovery, a node of either cell type terminates when
+    ``||z_new - z_prev||_2 <= eps``: its ``b`` stops training (no Adam
+    step, no weight decay), its support and weights stay fixed (later
+    recoveries skip it), and :class:`EdgeBNFreezeHook` lets the BatchNorms
+    of its edges train. The epoch of termination is kept in the
+    architecture state (checkpointed).
+
+    Runs when an epoch starts, after :class:`ArchitectureRecoveryHook`
+    (which recovers there).
+
+    Args:
+        eps (float): Threshold on the change of ``z``. Defaults to 1e-3.
+        max_search_epochs (int, optional): Terminate every node still
+            searching once this many epochs have trained, with a warning.
+            Defaults to None (no cap).
+    """
+
+    priority = 'BELOW_NORMAL'
+
+    def __init__(self, eps: float = 1e-3,
+                 max_search_epochs: Optional[int] = None):
+        if eps <= 0:
+            raise ValueError(f'eps must be positive, got {eps}')
+        if max_search_epochs is not None and max_search_epochs < 1:
+            raise ValueError(
+                f'max_search_epochs must be >= 1, got {max_search_epochs}')
+        self.eps = eps
+        self.max_search_epochs = max_search_epochs
+
+    def before_train_epoch(self, runner) -> None:
+        """Applies the condition to the latest recovery."""
+        epoch = runner.epoch
+        architecture = backbone_with(runner, 'architecture',
+                                     type(self).__name__).architecture
+        if epoch == 0 or architecture.all_terminated:
+            return
+        converged: List[Tuple[str, int, float]] = []
+        for cell in CELL_TYPES:
+            active = architecture.active_nodes(cell)
+            for node, shift in enumerate(architecture.z_shifts(cell)):
+                if active[node] and shift <= self.eps:
+                    architecture.terminate(cell, node, epoch)
+                    converged.append((cell, node, shift))
+        for cell, node, shift in converged:
+            runner.logger.info(
+                f'Node {cell}/{node} terminated after epoch {epoch}: '
+                f'||z_new - z_prev|| = {shift:.3g} <= {self.eps:g}')
+
+        if (self.max_search_epochs is not None
+                and epoch >= self.max_search_epochs
+                and not architecture.all_terminated):
+            remaining = [(cell, node) for cell in CELL_TYPES
+                         for node, active in enumerate(
+                             architecture.active_nodes(cell)) if active]
+            for cell, node in remaining:
+                architecture.terminate(cell, node, epoch)
+            runner.logger.warning(
+                f'The search reached max_search_epochs={epoch} before '
+                f'nodes {remaining} met ||z_new - z_prev|| <= {self.eps:g}; '
+                'they are terminated with their current supports')
+        if converged or architecture.all_terminated:
+            active = sum(
+                sum(architecture.active_nodes(cell)) for cell in CELL_TYPES)
+            runner.logger.info(f'{active} node(s) still searching')

@@ -1,0 +1,179 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""One-stage search in a real Runner: termination, BN release, phase
+switch, drop-path, export."""
+import copy
+import logging
+
+import pytest
+import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from mmista.registry import HOOKS
+from mmista.structures import CELL_TYPES
+from ..utils import REPO_ROOT, tiny_config
+
+ONESTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/onestage_digits.py'
+SEARCH_CAP = 3
+EVAL_EPOCHS = 2
+FORCED = ('normal', 0)  # terminates after epoch 1
+
+
+@HOOKS.register_module()
+class _ConvergeNodeHook(Hook):
+    """Makes one node's z look converged after epoch 1 and every other
+    node's not, between the recovery and the termination check, so that
+    the real TerminationHook terminates exactly that node."""
+
+    priority = 55  # after ArchitectureRecoveryHook, before TerminationHook
+
+    def before_train_epoch(self, runner):
+        architecture = runner.model.backbone.architecture
+        if runner.epoch == 1:
+            for cell in CELL_TYPES:
+                shifts = getattr(architecture, f'{cell}_z_shift')
+                shifts.fill_(1.)
+                if cell == FORCED[0]:
+                    shifts[FORCED[1]] = 0.
+
+
+@HOOKS.register_module()
+class _RecordHook(Hook):
+    """Records the architecture and edge BatchNorms at every epoch start,
+    after every mmista hook has run."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.records = []
+
+    def before_train_epoch(self, runner):
+        self.records.append(snapshot(runner))
+
+    def after_train(self, runner):
+        self.records.append(snapshot(runner))
+
+
+def snapshot(runner):
+    backbone = runner.model.backbone
+    arch = backbone.architecture
+    bns = {}
+    for c, cell in enumerate(backbone.cells):
+        for j, edges in enumerate(cell.nodes):
+            for k in arch.supports(cell.cell_type)[j]:
+                bn = [m for m in edges[k].modules()
+                      if isinstance(m, torch.nn.BatchNorm2d)][-1]
+                bns[(cell.cell_type, c, j, k)] = (
+                    bn.weight.detach().clone(), bn.weight.requires_grad)
+    return dict(
+        epoch=runner.epoch,
+        max_epochs=runner.max_epochs,
+        b={(cell, j): arch.compressed[f'{cell}_{j}'].detach().clone()
+           for cell in CELL_TYPES for j in range(4)},
+        supports=copy.deepcopy(
+            {cell: arch.supports(cell) for cell in CELL_TYPES}),
+        terminated={cell: getattr(arch, f'{cell}_terminated_epoch').tolist()
+                    for cell in CELL_TYPES},
+        fixed_epoch=int(arch.fixed_epoch),
+        drop_path=backbone.drop_path_prob,
+        lr=runner.optim_wrapper['weights'].get_lr()['lr'][0],
+        bns=bns)
+
+
+def onestage_options():
+    """The tiny network of the train tests, searched."""
+    return {
+        'model.backbone.channels': 4,
+        'model.backbone.layers': 4,
+        'model.backbone.out_indices': [2, 3],
+        'model.head.in_channels': 64,
+        'model.head.aux_in_channels': 64,
+        'train_dataloader.batch_size': 32,
+        'train_dataloader.dataset.indices': 96,
+        'val_dataloader.dataset.indices': 64,
+        'train_cfg.max_epochs': SEARCH_CAP + EVAL_EPOCHS + 5,
+        'train_cfg.val_interval': 1,
+        'default_hooks.logger.interval': 1,
+    }
+
+
+@pytest.fixture(scope='module')
+def onestage_run(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('onestage')
+    cfg = tiny_config(work_dir, ONESTAGE_DIGITS)
+    cfg.merge_from_dict(onestage_options())
+    cfg.param_scheduler = dict(weights=[], architecture=[])
+    hooks = cfg.custom_hooks
+    hooks[1].max_search_epochs = SEARCH_CAP
+    hooks[3].eval_epochs = EVAL_EPOCHS
+    hooks[3].param_scheduler.T_max = EVAL_EPOCHS
+    cfg.custom_hooks = hooks + [dict(type='_ConvergeNodeHook')]
+    runner = Runner.from_cfg(cfg)
+    recorder = _RecordHook()
+    runner.register_hook(recorder)
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    runner.logger.addHandler(handler)
+    try:
+        runner.train()
+    finally:
+        runner.logger.removeHandler(handler)
+    return runner, recorder.records, messages, work_dir
+
+
+def test_terminated_node_stops_while_others_move(onestage_run):
+    _, records, messages, _ = onestage_run
+    at = {r['epoch']: r for r in records[:-1]}
+    cell, node = FORCED
+    assert at[1]['terminated'][cell][node] == 1
+    assert at[1]['terminated']['reduce'] == [-1] * 4
+    # Its b and support are frozen from then on ...
+    for epoch in (2, 3):
+        assert torch.equal(at[epoch]['b'][FORCED], at[1]['b'][FORCED])
+        assert at[epoch]['supports'][cell][node] == \
+            at[1]['supports'][cell][node]
+    # ... while the nodes still searching move.
+    moved = [key for key in at[1]['b'] if key != FORCED and
+             not torch.equal(at[2]['b'][key], at[1]['b'][key])]
+    assert len(moved) == 7
+    assert any('Node normal/0 terminated after epoch 1' in m
+               for m in messages)
+
+
+def test_bn_of_terminated_node_trains(onestage_run):
+    _, records, _, _ = onestage_run
+    at = {r['epoch']: r for r in records[:-1]}
+    cell, node = FORCED
+    mine = [key for key in at[1]['bns'] if key[0] == cell and key[2] == node]
+    others = [key for key in at[2]['bns']
+              if not (key[0] == cell and key[2] == node)]
+    assert others
+    for key in mine:
+        weight, trainable = at[1]['bns'][key]
+        assert trainable and torch.equal(weight, torch.ones_like(weight))
+        assert not torch.equal(at[3]['bns'][key][0], weight)  # it trained
+    for key in others:  # still searching at epoch 2: frozen at 1
+        weight, trainable = at[2]['bns'][key]
+        assert not trainable and torch.equal(weight, torch.ones_like(weight))
+
+
+def test_phase_switch_and_drop_path(onestage_run):
+    runner, records, messages, _ = onestage_run
+    at = {r['epoch']: r for r in records[:-1]}
+    # The cap terminates the rest after epoch 3, with a warning.
+    assert any('max_search_epochs=3' in m for m in messages)
+    assert at[3]['fixed_epoch'] == SEARCH_CAP
+    assert at[3]['max_epochs'] == SEARCH_CAP + EVAL_EPOCHS
+    assert any(f'Architecture fixed after epoch {SEARCH_CAP}' in m
+               for m in messages)
+    assert records[-1]['epoch'] == SEARCH_CAP + EVAL_EPOCHS
+    # No drop-path while searching; the ramp starts at the switch.
+    assert [at[e]['drop_path'] for e in range(4)] == [0.] * 4
+    assert at[4]['drop_path'] == pytest.approx(0.1 * 1 / EVAL_EPOCHS)
+    # Fixed search lr, then a fresh cosine schedule from the same lr.
+    assert {at[e]['lr'] for e in range(4)} == {0.05}
+    assert at[4]['lr'] == pytest.approx(0.05 * 0.5)
+    # b is out of training once the architecture is fixed.
+    assert not any(p.requires_grad
+                   for p in runner.model.backbone.architecture_parameters())
