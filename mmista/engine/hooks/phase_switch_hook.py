@@ -6,7 +6,7 @@ from typing import List, Optional, Union
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
 
-from mmista.registry import PARAM_SCHEDULERS, HOOKS
+from mmista.registry import HOOKS, PARAM_SCHEDULERS
 from ..utils import backbone_with
 
 FIXED_EPOCH_KEY = 'architecture.fixed_epoch'
