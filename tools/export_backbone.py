@@ -13,6 +13,7 @@ Then::
 import argparse
 import sys
 
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
@@ -28,13 +29,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='the config of the search run')
     parser.add_argument('checkpoint', help='a checkpoint of that run')
     parser.add_argument('--out', required=True, help='export folder')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, as key=value pairs')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     exit_if_missing(args.checkpoint, 'checkpoint')
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmista'))
     model = MODELS.build(cfg.model)
     if not hasattr(getattr(model, 'backbone', None), 'architecture'):

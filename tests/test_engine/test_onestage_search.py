@@ -177,3 +177,29 @@ def test_phase_switch_and_drop_path(onestage_run):
     # b is out of training once the architecture is fixed.
     assert not any(p.requires_grad
                    for p in runner.model.backbone.architecture_parameters())
+
+
+def test_exported_model_equals_supernet(onestage_run):
+    from mmpretrain import get_model
+    runner, _, messages, work_dir = onestage_run
+    export = work_dir / 'export'
+    assert sorted(p.name for p in export.iterdir()) == [
+        'config.py', 'genotype.json', 'model.pth'
+    ]
+    assert any('Exported the absorbed derived network' in m
+               for m in messages)
+    exported = get_model(
+        str(export / 'config.py'), pretrained=str(export / 'model.pth'))
+    assert type(exported).__name__ == 'ImageClassifier'
+    assert type(exported.backbone).__name__ == 'DerivedNet'
+    assert exported.backbone.genotype == \
+        runner.model.backbone.genotype()
+    supernet = runner.model.eval()
+    exported.eval()
+    inputs = torch.randn(4, 3, 32, 32,
+                         generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = supernet(inputs, mode='tensor')
+        got = exported(inputs, mode='tensor')
+    scale = expected.abs().max()
+    assert (got - expected).abs().max() <= 1e-4 * scale

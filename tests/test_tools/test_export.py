@@ -1,0 +1,86 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""An exported one-stage model is a first-class mmpretrain model, in a
+fresh Python process."""
+import json
+import textwrap
+
+import cv2
+import pytest
+
+from mmista.datasets import load_digit_images
+from ..utils import REPO_ROOT, TINY_TRAIN_OPTIONS, run_tool
+
+ONESTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/onestage_digits.py'
+# The train tests' tiny network, one search epoch (the cap) and one
+# evaluation epoch.
+TINY_ONESTAGE = [
+    option for option in TINY_TRAIN_OPTIONS
+    if not option.startswith(('param_scheduler', 'train_cfg'))
+] + [
+    'train_cfg.max_epochs=4',
+    'custom_hooks.1.max_search_epochs=1',
+    'custom_hooks.3.eval_epochs=1',
+    'custom_hooks.3.param_scheduler.T_max=1',
+]
+
+
+@pytest.fixture(scope='module')
+def search_dir(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('onestage_export')
+    run_tool('tools/train.py', ONESTAGE_DIGITS, '--work-dir', str(work_dir),
+             '--cfg-options', *TINY_ONESTAGE)
+    return work_dir
+
+
+def test_exported_model_in_mmpretrain(search_dir, tmp_path):
+    export = search_dir / 'export'
+    image = tmp_path / 'digit.png'
+    images, labels = load_digit_images()
+    cv2.imwrite(str(image), images[-1][..., ::-1])
+    script = textwrap.dedent(f"""
+        import json
+        from mmpretrain import ImageClassificationInferencer, get_model
+        model = get_model({str(export / 'config.py')!r},
+                          pretrained={str(export / 'model.pth')!r})
+        inferencer = ImageClassificationInferencer(
+            {str(export / 'config.py')!r},
+            pretrained={str(export / 'model.pth')!r}, device='cpu')
+        result = inferencer({str(image)!r})[0]
+        print(json.dumps(dict(backbone=type(model.backbone).__name__,
+                              label=int(result['pred_label']),
+                              score=float(result['pred_score']))))
+    """)
+    proc = run_tool('-c', script)
+    lines = [line for line in proc.stdout.splitlines()
+             if line.startswith('{')]
+    assert lines, proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads(lines[-1])
+    assert result['backbone'] == 'DerivedNet'
+    assert 0 <= result['label'] < 10 and 0. < result['score'] <= 1.
+
+    metrics = tmp_path / 'metrics.json'
+    run_tool('tools/test.py', str(export / 'config.py'),
+             str(export / 'model.pth'), '--work-dir', str(tmp_path / 't'),
+             '--cfg-options', 'test_dataloader.dataset.indices=64', '--out',
+             str(metrics))
+    assert 0. <= json.loads(metrics.read_text())['accuracy/top1'] <= 100.
+
+
+def test_export_tool_on_a_mid_run_checkpoint(search_dir, tmp_path):
+    out = tmp_path / 'export'
+    proc = run_tool('tools/export_backbone.py', ONESTAGE_DIGITS,
+                    str(search_dir / 'epoch_1.pth'), '--out', str(out),
+                    '--cfg-options', *TINY_ONESTAGE, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == [
+        'config.py', 'genotype.json', 'model.pth'
+    ]
+    assert 'Test it with: python tools/test.py' in proc.stdout
+
+
+def test_export_tool_rejects_a_foreign_checkpoint(search_dir, tmp_path):
+    proc = run_tool('tools/export_backbone.py', ONESTAGE_DIGITS,
+                    str(search_dir / 'epoch_1.pth'), '--out',
+                    str(tmp_path / 'x'), check=False)
+    assert proc.returncode != 0
+    assert 'does not fit' in proc.stderr
