@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmista-installed
-DEMO_CONFIG ?= configs/nets/ista_onestage_digits.py
+DEMO_CONFIG ?= configs/ista/onestage_digits.py
 DEMO_WORK_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 

@@ -10,7 +10,8 @@ import pytest
 from mmengine.config import Config, DictAction
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'nets', 'ista_onestage_digits.py')
+DIGITS_EVAL_CONFIG = osp.join(REPO_ROOT, 'configs', 'nets',
+                              'ista_onestage_digits.py')
 
 # 4 cells of C = 4 (reductions at 1 and 2, auxiliary head on cell 2) on 96
 # digits, two epochs: a real training run in a few seconds.
@@ -55,12 +56,13 @@ def run_tool(*args, timeout=600, check=True):
     return proc
 
 
-def tiny_config(work_dir, config=DEMO_CONFIG, validate=True) -> Config:
+def tiny_config(work_dir, config=DIGITS_EVAL_CONFIG, validate=True) -> Config:
     """Loads a config with :data:`TINY_TRAIN_OPTIONS` applied.
 
     Args:
         work_dir (str | Path): The run's work directory.
-        config (str): Config file. Defaults to the demo config.
+        config (str): Config file. Defaults to the digits evaluation
+            config (a derived network).
         validate (bool): Keep the validation loop. Defaults to True.
 
     Returns:

@@ -1,6 +1,7 @@
-# The embedded demo (`make demo`): the published one-stage ISTA-NAS cell at a
-# CPU-friendly size (5 cells, C = 8) trained on scikit-learn's real
-# handwritten digits, which ship inside the package (no download).
+# The published one-stage ISTA-NAS cell at a CPU-friendly size (5 cells,
+# C = 8) trained on scikit-learn's real handwritten digits, which ship
+# inside the package (no download). The demo (`make demo`) searches its own
+# cell instead: configs/ista/onestage_digits.py.
 _base_ = [
     '../_base_/models/darts_cifar.py',
     '../_base_/datasets/digits_bs64.py',

@@ -6,7 +6,7 @@ import os.path as osp
 
 import torch
 
-from ..utils import DEMO_CONFIG, TINY_TRAIN_OPTIONS, run_tool
+from ..utils import DIGITS_EVAL_CONFIG, TINY_TRAIN_OPTIONS, run_tool
 
 
 def _latest_log(work_dir):
@@ -17,7 +17,7 @@ def _latest_log(work_dir):
 
 def test_train_resume_and_test(tmp_path):
     work_dir = str(tmp_path / 'run')
-    run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', work_dir,
+    run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir', work_dir,
              '--cfg-options', *TINY_TRAIN_OPTIONS)
     for epoch in (1, 2):
         assert osp.isfile(osp.join(work_dir, f'epoch_{epoch}.pth'))
@@ -31,7 +31,7 @@ def test_train_resume_and_test(tmp_path):
     assert any('stem' in key for key in checkpoint['state_dict'])
 
     # Resume from the latest checkpoint and train one more epoch.
-    run_tool('tools/train.py', DEMO_CONFIG, '--work-dir', work_dir,
+    run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir', work_dir,
              '--resume', '--cfg-options', *TINY_TRAIN_OPTIONS,
              'train_cfg.max_epochs=3', 'param_scheduler.T_max=3')
     log = _latest_log(work_dir)
@@ -46,8 +46,9 @@ def test_train_resume_and_test(tmp_path):
 
     # Evaluate the checkpoint with tools/test.py and dump the metrics.
     metrics_file = str(tmp_path / 'metrics.json')
-    run_tool('tools/test.py', DEMO_CONFIG, osp.join(work_dir, 'epoch_3.pth'),
-             '--work-dir', str(tmp_path / 'test'), '--out', metrics_file,
+    run_tool('tools/test.py', DIGITS_EVAL_CONFIG,
+             osp.join(work_dir, 'epoch_3.pth'), '--work-dir',
+             str(tmp_path / 'test'), '--out', metrics_file,
              '--cfg-options', *TINY_TRAIN_OPTIONS)
     metrics = json.load(open(metrics_file))
     assert 0. <= metrics['accuracy/top1'] <= 100.
@@ -59,10 +60,10 @@ def test_missing_config_and_checkpoint_are_reported(tmp_path):
     assert proc.returncode != 0
     assert 'config file not found: configs/nets/no_such_config.py' in \
         proc.stderr
-    proc = run_tool('tools/train.py', DEMO_CONFIG, '--resume',
+    proc = run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--resume',
                     str(tmp_path / 'gone.pth'), check=False)
     assert proc.returncode != 0 and 'gone.pth' in proc.stderr
-    proc = run_tool('tools/test.py', DEMO_CONFIG, str(tmp_path / 'x.pth'),
-                    check=False)
+    proc = run_tool('tools/test.py', DIGITS_EVAL_CONFIG,
+                    str(tmp_path / 'x.pth'), check=False)
     assert proc.returncode != 0
     assert 'checkpoint file not found' in proc.stderr

@@ -1,5 +1,7 @@
 # ImageNet as in DARTS-style evaluation: RandomResizedCrop 224, flip,
 # ColorJitter(0.4, 0.4, 0.4, 0.2); val Resize 256 + CenterCrop 224.
+# SafeColorJitter is mmpretrain's ColorJitter with a hue shift that works on
+# NumPy 2 (mmcv 2.2.0's adjust_hue raises OverflowError for negative hues).
 # 128 images per GPU; the paper's total batch of 1024 is 8 GPUs x 128.
 dataset_type = 'ImageNet'
 data_preprocessor = dict(
@@ -13,7 +15,7 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(
-        type='ColorJitter',
+        type='SafeColorJitter',
         brightness=0.4,
         contrast=0.4,
         saturation=0.4,
