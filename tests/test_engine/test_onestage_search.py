@@ -22,19 +22,19 @@ FORCED = ('normal', 0)  # terminates after epoch 1
 @HOOKS.register_module()
 class _ConvergeNodeHook(Hook):
     """Makes one node's z look converged after epoch 1 and every other
-    node's not, between the recovery and the termination check, so that
-    the real TerminationHook terminates exactly that node."""
+    node's not (until the cap), between the recovery and the termination
+    check, so that the real TerminationHook terminates exactly that node
+    at epoch 1 and the others at the cap."""
 
     priority = 55  # after ArchitectureRecoveryHook, before TerminationHook
 
     def before_train_epoch(self, runner):
         architecture = runner.model.backbone.architecture
-        if runner.epoch == 1:
+        if 1 <= runner.epoch <= SEARCH_CAP:
             for cell in CELL_TYPES:
-                shifts = getattr(architecture, f'{cell}_z_shift')
-                shifts.fill_(1.)
-                if cell == FORCED[0]:
-                    shifts[FORCED[1]] = 0.
+                getattr(architecture, f'{cell}_z_shift').fill_(1.)
+            if runner.epoch == 1:
+                getattr(architecture, f'{FORCED[0]}_z_shift')[FORCED[1]] = 0.
 
 
 @HOOKS.register_module()
@@ -106,7 +106,6 @@ def onestage_run(tmp_path_factory):
     hooks = cfg.custom_hooks
     hooks[1].max_search_epochs = SEARCH_CAP
     hooks[3].eval_epochs = EVAL_EPOCHS
-    hooks[3].param_scheduler.T_max = EVAL_EPOCHS
     cfg.custom_hooks = hooks + [dict(type='_ConvergeNodeHook')]
     runner = Runner.from_cfg(cfg)
     recorder = _RecordHook()

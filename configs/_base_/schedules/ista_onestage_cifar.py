@@ -38,8 +38,7 @@ custom_hooks = [
         type='PhaseSwitchHook',
         eval_epochs=eval_epochs,
         param_scheduler=dict(
-            type='CosineAnnealingLR', T_max=eval_epochs, eta_min=0.,
-            by_epoch=True)),
+            type='CosineAnnealingLR', eta_min=0., by_epoch=True)),
     dict(type='DropPathRampHook', drop_path_rate=0.2),
     dict(type='ExportHook'),
 ]

@@ -44,7 +44,8 @@ class PhaseSwitchHook(Hook):
         eval_epochs (int): Epochs of evaluation training after the switch.
         param_scheduler (dict | list[dict]): Schedulers of the ``weights``
             optimizer for evaluation training (e.g. cosine to 0). ``begin``
-            defaults to 0 and ``end`` to ``eval_epochs``.
+            defaults to 0 and ``end`` to ``eval_epochs`` (so a cosine's
+            ``T_max`` can be left out).
         optimizer (str): The wrapper the schedule drives. Defaults to
             ``'weights'``.
     """
