@@ -220,3 +220,31 @@ def test_train_step_needs_the_two_wrappers():
     plain = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(TypeError, match='SearchOptimWrapperConstructor'):
         model.train_step(make_batch(1), plain)
+
+
+@pytest.mark.parametrize('finite', [True, False])
+def test_joint_step_unscales_the_lead_loss_scale(finite):
+    """Mixed precision, one-stage: b's gradients come from the weights
+    wrapper's scaled backward; they are unscaled with that scale before
+    Adam steps, and the step is skipped when they overflowed."""
+    from mmista.models.classifiers import SearchClassifier
+    model = build_search_model()
+    wrappers = build_wrappers(model)
+    lead = wrappers['weights']
+    lead.loss_scaler = torch.amp.GradScaler('cpu', init_scale=1024.)
+    params = arch_params(model)
+    true_grads = [torch.randn_like(p) for p in params]
+    for param, grad in zip(params, true_grads):
+        param.grad = grad * 1024.
+    if not finite:
+        params[0].grad[0] = float('inf')
+    before = [p.detach().clone() for p in params]
+    SearchClassifier._step_under(lead, wrappers['architecture'])
+    state = wrappers['architecture'].optimizer.state
+    if finite:
+        for param, grad in zip(params, true_grads):
+            torch.testing.assert_close(state[param]['exp_avg'], 0.5 * grad)
+    else:
+        assert not state
+        assert all(torch.equal(p, q) for p, q in zip(params, before))
+    assert all(p.grad is None for p in params)

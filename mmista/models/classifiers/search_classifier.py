@@ -152,27 +152,45 @@ class SearchClassifier(ImageClassifier):
             data = self.data_preprocessor(data, True)
             losses = run_forward(data, mode='loss')
         loss, log_vars = self.parse_losses(losses)
-        self._backward(wrappers[0].scale_loss(loss), wrappers, inputs)
-        for wrapper in wrappers:
+        lead, others = wrappers[0], wrappers[1:]
+        # One backward for every wrapper: the lead scales the loss (mixed
+        # precision) and keeps count; the others count along.
+        lead.backward(lead.scale_loss(loss), inputs=inputs)
+        for wrapper in others:
+            wrapper._inner_count += 1
             if wrapper.should_update():
-                wrapper.step()
-                wrapper.zero_grad()
+                self._step_under(lead, wrapper)
+        if lead.should_update():
+            lead.step()
+            lead.zero_grad()
         return log_vars
 
     @staticmethod
-    def _backward(loss: torch.Tensor, wrappers: List[OptimWrapper],
-                  inputs: List[nn.Parameter]) -> None:
-        """Backward of ``loss`` restricted to ``inputs``.
+    def _step_under(lead: OptimWrapper, wrapper: OptimWrapper) -> None:
+        """Steps a wrapper whose gradients came from ``lead``'s backward.
 
-        The first wrapper scales the loss (mixed precision); a joint step
-        of several mixed-precision wrappers would need one shared scale.
+        Under mixed precision those gradients carry ``lead``'s loss scale:
+        they are unscaled with it (before ``lead`` steps and updates its
+        scale), and the step is skipped when they are not finite, as
+        ``lead`` skips its own. The wrapper's own scaler, if any, is not
+        used.
+
+        Args:
+            lead (OptimWrapper): The wrapper that ran the backward.
+            wrapper (OptimWrapper): Another wrapper of the same backward.
         """
-        scalers = [getattr(w, 'loss_scaler', None) for w in wrappers]
-        if len(wrappers) > 1 and any(s is not None for s in scalers):
-            raise NotImplementedError(
-                'A joint step of several AmpOptimWrappers is not supported '
-                'yet: use OptimWrapper for the architecture wrapper')
-        wrappers[0].backward(loss, inputs=inputs)
-        for wrapper in wrappers[1:]:
-            # Keep the accumulation counters of every stepped wrapper equal.
-            wrapper._inner_count += 1
+        scaler = getattr(lead, 'loss_scaler', None)
+        if scaler is not None and scaler.is_enabled():
+            grads = [
+                p.grad for p in trainable_parameters(wrapper)
+                if p.grad is not None
+            ]
+            torch._foreach_mul_(grads, 1. / scaler.get_scale())
+            if not all(bool(torch.isfinite(g).all()) for g in grads):
+                wrapper.zero_grad()
+                return
+        if getattr(wrapper, 'loss_scaler', None) is not None:
+            wrapper.optimizer.step()  # already unscaled: skip its scaler
+        else:
+            wrapper.step()
+        wrapper.zero_grad()
