@@ -8,7 +8,7 @@ from mmengine.runner import Runner
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import RUNNERS
 from mmista.utils import (add_runner_args, exit_if_missing, load_config,
-                          parse_runner_args)
+                          parse_runner_args, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,6 +31,7 @@ def main():
     exit_if_missing(args.checkpoint, 'checkpoint')
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
+    setup_cpu_distributed(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg.fp16 = True

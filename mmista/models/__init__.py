@@ -2,3 +2,4 @@
 from .backbones import *  # noqa: F401,F403
 from .classifiers import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
+from .wrappers import *  # noqa: F401,F403

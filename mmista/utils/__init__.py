@@ -1,9 +1,10 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .cli import (add_runner_args, exit_if_missing, load_config,
                   parse_runner_args)
+from .dist import setup_cpu_distributed
 from .setup_env import register_all_modules
 
 __all__ = [
     'add_runner_args', 'exit_if_missing', 'load_config', 'parse_runner_args',
-    'register_all_modules'
+    'register_all_modules', 'setup_cpu_distributed'
 ]

@@ -42,5 +42,11 @@ custom_hooks = [
     dict(type='DropPathRampHook', drop_path_rate=0.2),
     dict(type='ExportHook'),
 ]
+# Distributed runs: DDP that runs the search step; the ops outside the
+# supports get no gradient. (mmengine's Runner looks wrappers up in its
+# root registry, which does not reach mmista's: hence the import path.)
+model_wrapper_cfg = dict(
+    type='mmista.models.wrappers.SearchDistributedDataParallel',
+    find_unused_parameters=True)
 # The paper's batch: learning rates scale from it with --auto-scale-lr.
 auto_scale_lr = dict(base_batch_size=96)

@@ -57,6 +57,9 @@ class ArchitectureRecoveryHook(Hook):
       ``work_dir/<genotype_dir>/epoch_<e>.json`` (``epoch_0`` is the
       initial recovery), on the main process.
 
+    Under distributed training every rank recovers and then takes rank 0's
+    result, so the architecture state is identical on all ranks.
+
     Args:
         interval (int): Recover every ``interval`` epochs. Defaults to 1.
         genotype_dir (str): Sub-directory of the work dir for the per-epoch
@@ -114,6 +117,7 @@ class ArchitectureRecoveryHook(Hook):
         before = {cell: architecture.supports(cell) for cell in CELL_TYPES}
         start = time.perf_counter()
         supernet.recover()  # the nodes still searching
+        architecture.broadcast()  # rank 0's result on every rank
         elapsed_ms = 1e3 * (time.perf_counter() - start)
         after = {cell: architecture.supports(cell) for cell in CELL_TYPES}
         changed = changed_nodes(before, after)

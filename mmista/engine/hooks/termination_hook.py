@@ -74,6 +74,7 @@ class TerminationHook(Hook):
                 f'nodes {remaining} met ||z_new - z_prev|| <= {self.eps:g}; '
                 'they are terminated with their current supports')
         if converged or architecture.all_terminated:
+            architecture.broadcast()  # rank 0 decides
             active = sum(
                 sum(architecture.active_nodes(cell)) for cell in CELL_TYPES)
             runner.logger.info(f'{active} node(s) still searching')

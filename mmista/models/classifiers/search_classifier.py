@@ -1,10 +1,11 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """An image classifier whose backbone is searched while it trains."""
-from contextlib import ExitStack
-from typing import Callable, Dict, Iterator, List, Union
+from contextlib import ExitStack, nullcontext
+from typing import Callable, Dict, Iterator, List, Optional, Union
 
 import torch
 import torch.nn as nn
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.models.classifiers import ImageClassifier
 
@@ -21,6 +22,20 @@ ARCH_BATCH = 'arch'
 def is_split_batch(data) -> bool:
     """Whether ``data`` holds one batch per split (two-stage search)."""
     return isinstance(data, dict) and set(data) == {WEIGHT_BATCH, ARCH_BATCH}
+
+
+def average_gradients(params: List[nn.Parameter]) -> None:
+    """Averages the gradients of ``params`` over the processes (one
+    collective; a no-op without distributed training)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads or get_world_size() == 1:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    all_reduce(flat, op='mean')
+    offset = 0
+    for grad in grads:
+        grad.copy_(flat[offset:offset + grad.numel()].view_as(grad))
+        offset += grad.numel()
 
 
 def trainable_parameters(optim_wrapper: OptimWrapper) -> List[nn.Parameter]:
@@ -79,18 +94,28 @@ class SearchClassifier(ImageClassifier):
         """
         return self.search_step(data, optim_wrapper, self._run_forward)
 
-    def search_step(self, data, optim_wrapper: OptimWrapperDict,
-                    run_forward: Callable) -> Dict[str, torch.Tensor]:
+    def search_step(self,
+                    data,
+                    optim_wrapper: OptimWrapperDict,
+                    run_forward: Callable,
+                    ddp: Optional[nn.Module] = None
+                    ) -> Dict[str, torch.Tensor]:
         """:meth:`train_step` with the forward call given.
 
-        A distributed wrapper passes its own forward so that its gradient
-        synchronisation applies.
+        A distributed wrapper passes its own forward (so that its gradient
+        synchronisation applies) and itself. Under DDP the architecture
+        step of a two-stage search runs without DDP's synchronisation and
+        averages the gradients of ``b`` itself (DDP cannot reduce a backward
+        restricted to ``b``); the weight step runs a full, synchronised
+        backward and then drops what reached ``b``.
 
         Args:
             data (dict | tuple | list): See :meth:`train_step`.
             optim_wrapper (OptimWrapperDict): See :meth:`train_step`.
             run_forward (Callable): ``run_forward(data, mode='loss')``
                 returns the loss dict of a preprocessed batch.
+            ddp (nn.Module, optional): The ``DistributedDataParallel``
+                wrapping this model, if any.
 
         Returns:
             dict[str, Tensor]: Logged variables.
@@ -102,17 +127,27 @@ class SearchClassifier(ImageClassifier):
             training = [
                 w for w in wrappers.values() if trainable_parameters(w)
             ]
-            return self._update(data, training, run_forward)
+            return self._update(
+                data, training, run_forward, restrict=ddp is None)
         log_vars = {}
-        if trainable_parameters(wrappers[ARCHITECTURE]):
-            arch_vars = self._update(data[ARCH_BATCH],
-                                     [wrappers[ARCHITECTURE]], run_forward)
+        arch = wrappers[ARCHITECTURE]
+        if trainable_parameters(arch):
+            with ddp.no_sync() if ddp is not None else nullcontext():
+                arch_vars = self._update(
+                    data[ARCH_BATCH], [arch],
+                    run_forward,
+                    before_step=None if ddp is None else
+                    lambda: average_gradients(trainable_parameters(arch)))
             log_vars.update(
                 {f'arch_{key}': value
                  for key, value in arch_vars.items()})
         log_vars.update(
-            self._update(data[WEIGHT_BATCH], [wrappers[WEIGHTS]],
-                         run_forward))
+            self._update(
+                data[WEIGHT_BATCH], [wrappers[WEIGHTS]],
+                run_forward,
+                restrict=ddp is None))
+        if ddp is not None:
+            arch.zero_grad()  # the weight batch's gradient of b
         return log_vars
 
     @staticmethod
@@ -130,22 +165,30 @@ class SearchClassifier(ImageClassifier):
         return {WEIGHTS: optim_wrapper[WEIGHTS],
                 ARCHITECTURE: optim_wrapper[ARCHITECTURE]}
 
-    def _update(self, data, wrappers: List[OptimWrapper],
-                run_forward: Callable) -> Dict[str, torch.Tensor]:
+    def _update(self,
+                data,
+                wrappers: List[OptimWrapper],
+                run_forward: Callable,
+                restrict: bool = True,
+                before_step: Optional[Callable[[], None]] = None
+                ) -> Dict[str, torch.Tensor]:
         """Forward, backward into the wrappers' parameters only, steps.
 
         Args:
             data: One data batch.
-            wrappers (list[OptimWrapper]): The wrappers to step. The
-                backward computes gradients for their trainable parameters
-                and nothing else, so no other parameter receives gradient
-                from this batch.
+            wrappers (list[OptimWrapper]): The wrappers to step.
             run_forward (Callable): See :meth:`search_step`.
+            restrict (bool): Compute gradients for the wrappers' trainable
+                parameters and nothing else, so no other parameter receives
+                gradient from this batch. Defaults to True.
+            before_step (Callable, optional): Called between the backward
+                and the steps.
 
         Returns:
             dict[str, Tensor]: Logged variables of this batch.
         """
-        inputs = [p for w in wrappers for p in trainable_parameters(w)]
+        inputs = [p for w in wrappers for p in trainable_parameters(w)
+                  ] if restrict else None
         with ExitStack() as stack:
             for wrapper in wrappers:
                 stack.enter_context(wrapper.optim_context(self))
@@ -156,6 +199,8 @@ class SearchClassifier(ImageClassifier):
         # One backward for every wrapper: the lead scales the loss (mixed
         # precision) and keeps count; the others count along.
         lead.backward(lead.scale_loss(loss), inputs=inputs)
+        if before_step is not None:
+            before_step()
         for wrapper in others:
             wrapper._inner_count += 1
             if wrapper.should_update():

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
+from mmengine.dist import broadcast, get_world_size
 
 from mmista.sparse_coding import (ArchitectureRecovery, build_dictionaries,
                                   genotype_from_supports, init_compressed,
@@ -128,6 +129,23 @@ class CompressedArchitecture(nn.Module):
     def fix(self, epoch: int) -> None:
         """Records that the architecture is fixed from ``epoch`` on."""
         self.fixed_epoch.fill_(epoch)
+
+    @torch.no_grad()
+    def broadcast(self, src: int = 0) -> None:
+        """Makes every process hold process ``src``'s architecture state.
+
+        The recovered ``z``, supports, bias terms, z shifts, termination
+        epochs, the fixed epoch and ``b`` are copied from ``src`` (one
+        rank decides, all receive); a no-op without distributed training.
+
+        Args:
+            src (int): The deciding rank. Defaults to 0.
+        """
+        if get_world_size() == 1:
+            return
+        for tensor in list(self.buffers()) + list(self.parameters()):
+            broadcast(tensor.data, src=src)
+        self._refresh_cache()
 
     def supports(self, cell: str) -> List[List[int]]:
         """The support (edge indices) of every node of a cell type."""
