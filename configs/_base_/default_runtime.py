@@ -12,6 +12,9 @@ default_hooks = dict(
     # Checkpoints hold plain types only, so that torch's safe (weights-only)
     # loading accepts them and `--resume` works on torch >= 2.6.
     weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
+    # Random streams seeded per epoch, so that a resumed run draws what the
+    # uninterrupted one would have.
+    epoch_seed=dict(type='EpochSeedHook'),
 )
 
 env_cfg = dict(

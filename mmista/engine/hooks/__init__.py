@@ -2,6 +2,7 @@
 from .architecture_recovery_hook import ArchitectureRecoveryHook
 from .drop_path_ramp_hook import DropPathRampHook
 from .edge_bn_freeze_hook import EdgeBNFreezeHook
+from .epoch_seed_hook import EpochSeedHook
 from .export_hook import ExportHook
 from .phase_switch_hook import PhaseSwitchHook
 from .termination_hook import TerminationHook
@@ -9,6 +10,7 @@ from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
     'ArchitectureRecoveryHook', 'DropPathRampHook', 'EdgeBNFreezeHook',
+    'EpochSeedHook',
     'ExportHook', 'PhaseSwitchHook', 'TerminationHook',
     'WeightsOnlyCheckpointHook'
 ]
