@@ -11,3 +11,7 @@ _base_ = [
     '../_base_/schedules/ista_onestage_imagenet.py',
     '../_base_/default_runtime.py',
 ]
+
+# Synchronised BatchNorm across GPUs: sync_bn = 'torch' (or
+# --cfg-options sync_bn=torch). Off by default, as in the paper.
+sync_bn = None

@@ -57,3 +57,18 @@ def test_absorption_needs_affine_output_bns():
     supernet.recover()
     with pytest.raises(ValueError, match='affine BatchNorm'):
         absorb_supernet(supernet)
+
+
+def test_absorption_after_sync_bn_conversion():
+    """With sync_bn='torch' the BatchNorms are SyncBatchNorm; absorption
+    (and the edge freezing, which finds the same layers) still applies."""
+    torch.manual_seed(0)
+    supernet = trained_looking(
+        ISTASuperNet(channels=4, layers=3, affine=True, bn_append=True))
+    _, expected = absorb_supernet(supernet)
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(supernet)
+    assert any(isinstance(m, nn.SyncBatchNorm) for m in converted.modules())
+    _, state = absorb_supernet(converted)
+    assert state.keys() == expected.keys()
+    for key in expected:
+        torch.testing.assert_close(state[key], expected[key], msg=key)

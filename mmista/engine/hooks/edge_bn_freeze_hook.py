@@ -1,8 +1,8 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """BatchNorms of the cell edges: frozen while their node searches."""
 import torch
-import torch.nn as nn
 from mmengine.hooks import Hook
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.registry import HOOKS
 from ..utils import backbone_with
@@ -18,7 +18,8 @@ class EdgeBNFreezeHook(Hook):
     code does, every BatchNorm inside an edge op is frozen, not only the
     last one. When a node terminates, the BatchNorms of its edges start
     training. The state follows the termination flags (checkpointed), so
-    a resumed run freezes the same layers.
+    a resumed run freezes the same layers. SyncBatchNorm layers
+    (``sync_bn='torch'``) are handled alike.
 
     Runs when training and every epoch start, after
     :class:`TerminationHook`.
@@ -42,7 +43,7 @@ class EdgeBNFreezeHook(Hook):
             active = architecture.active_nodes(cell.cell_type)
             for node, edges in enumerate(cell.nodes):
                 for bn in (m for m in edges.modules()
-                           if isinstance(m, nn.BatchNorm2d)):
+                           if isinstance(m, _BatchNorm)):
                     if not bn.affine:
                         raise ValueError(
                             'EdgeBNFreezeHook needs affine BatchNorms on '

@@ -12,6 +12,7 @@ from typing import Callable, Dict, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.structures import CANDIDATE_OPS
 
@@ -221,18 +222,19 @@ def build_candidate_op(name: str,
     return op
 
 
-def output_bn(op: nn.Module) -> Optional[nn.BatchNorm2d]:
+def output_bn(op: nn.Module) -> Optional[_BatchNorm]:
     """Returns the BatchNorm an op ends in, or None if it does not end in one.
 
     Args:
         op (nn.Module): A module built by :func:`build_candidate_op`.
 
     Returns:
-        nn.BatchNorm2d | None: The op's final BatchNorm.
+        _BatchNorm | None: The op's final BatchNorm (a SyncBatchNorm after
+        ``sync_bn`` conversion).
     """
     if isinstance(op, FactorizedReduce):
         return op.bn
-    if isinstance(op, nn.Sequential) and isinstance(op[-1], nn.BatchNorm2d):
+    if isinstance(op, nn.Sequential) and isinstance(op[-1], _BatchNorm):
         return op[-1]
     return None
 
