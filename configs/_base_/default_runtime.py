@@ -15,6 +15,9 @@ default_hooks = dict(
     # Random streams seeded per epoch, so that a resumed run draws what the
     # uninterrupted one would have.
     epoch_seed=dict(type='EpochSeedHook'),
+    # Stop at the first NaN/inf loss; the last checkpoint stays the last
+    # good one.
+    finite_loss=dict(type='FiniteLossHook'),
 )
 
 env_cfg = dict(

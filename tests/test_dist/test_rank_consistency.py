@@ -127,6 +127,10 @@ def test_onestage_ranks_agree(tmp_path):
                        ['epoch1', 'epoch2', 'epoch3', 'final'])
     final = torch.load(tmp_path / 'states' / 'rank0_final.pth')
     assert int(final['fixed_epoch']) == 3
+    # Each rank's log of genotypes (one line per recovery) is the same.
+    logs = [(tmp_path / 'work' / 'genotypes' / f'rank{r}.txt').read_text()
+            for r in (0, 1)]
+    assert logs[0] == logs[1] and logs[0].count('epoch ') == 4
     assert (tmp_path / 'work' / 'export' / 'model.pth').is_file()
 
 

@@ -4,13 +4,13 @@ from .drop_path_ramp_hook import DropPathRampHook
 from .edge_bn_freeze_hook import EdgeBNFreezeHook
 from .epoch_seed_hook import EpochSeedHook
 from .export_hook import ExportHook
+from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
 from .phase_switch_hook import PhaseSwitchHook
 from .termination_hook import TerminationHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
     'ArchitectureRecoveryHook', 'DropPathRampHook', 'EdgeBNFreezeHook',
-    'EpochSeedHook',
-    'ExportHook', 'PhaseSwitchHook', 'TerminationHook',
-    'WeightsOnlyCheckpointHook'
+    'EpochSeedHook', 'ExportHook', 'FiniteLossHook', 'NonFiniteLossError',
+    'PhaseSwitchHook', 'TerminationHook', 'WeightsOnlyCheckpointHook'
 ]

@@ -4,7 +4,7 @@ import os.path as osp
 import time
 from typing import Dict, List
 
-from mmengine.dist import is_main_process
+from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
@@ -55,7 +55,8 @@ class ArchitectureRecoveryHook(Hook):
       visualizer (TensorBoard when configured);
     - writes ``work_dir/genotype.json`` (the latest) and
       ``work_dir/<genotype_dir>/epoch_<e>.json`` (``epoch_0`` is the
-      initial recovery), on the main process.
+      initial recovery), on the main process; in distributed runs each
+      rank also appends its genotype to ``<genotype_dir>/rank<r>.txt``.
 
     Under distributed training every rank recovers and then takes rank 0's
     result, so the architecture state is identical on all ranks.
@@ -146,8 +147,14 @@ class ArchitectureRecoveryHook(Hook):
              for cell, norm in b_norms.items()})
         runner.visualizer.add_scalars(scalars, step=epoch)
 
+        directory = osp.join(runner.work_dir, self.genotype_dir)
+        if get_world_size() > 1:
+            # Every rank's own record, to compare after the run.
+            mkdir_or_exist(directory)
+            with open(osp.join(directory, f'rank{get_rank()}.txt'),
+                      'a') as file:
+                file.write(f'epoch {epoch}: {genotype}\n')
         if is_main_process():
-            directory = osp.join(runner.work_dir, self.genotype_dir)
             mkdir_or_exist(directory)
             genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
             genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
