@@ -8,7 +8,8 @@ from mmengine.runner import Runner
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import RUNNERS
 from mmista.utils import (add_runner_args, exit_if_missing, load_config,
-                          parse_runner_args, setup_cpu_distributed)
+                          parse_runner_args, setup_cpu_distributed,
+                          verify_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,6 +38,7 @@ def main():
         cfg.test_cfg.fp16 = True
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
         RUNNERS.build(cfg)
+    verify_checkpoint(runner)
     metrics = runner.test()
     if args.out is not None:
         mmengine.dump(metrics, args.out)

@@ -11,7 +11,8 @@ from mmengine.runner import Runner
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import RUNNERS
 from mmista.utils import (add_runner_args, exit_if_missing, load_config,
-                          parse_runner_args, setup_cpu_distributed)
+                          parse_runner_args, setup_cpu_distributed,
+                          verify_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -91,6 +92,7 @@ def main():
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
         RUNNERS.build(cfg)
+    verify_checkpoint(runner)
     runner.train()
 
 

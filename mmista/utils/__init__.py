@@ -1,4 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
+from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
+                         read_checkpoint, verify_checkpoint)
 from .cli import (add_runner_args, exit_if_missing, load_config,
                   parse_runner_args)
 from .dist import setup_cpu_distributed
@@ -6,5 +8,6 @@ from .setup_env import register_all_modules
 
 __all__ = [
     'add_runner_args', 'exit_if_missing', 'load_config', 'parse_runner_args',
-    'register_all_modules', 'setup_cpu_distributed'
+    'register_all_modules', 'setup_cpu_distributed', 'CheckpointError',
+    'check_fits', 'checkpoint_to_load', 'read_checkpoint', 'verify_checkpoint'
 ]

@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Command-line plumbing shared by the scripts in ``tools/``."""
 import argparse
+import difflib
 import os
 import os.path as osp
 import sys
@@ -48,6 +49,60 @@ def exit_if_missing(path: str, what: str) -> None:
         sys.exit(f'error: {what} file not found: {path}')
 
 
+def _lookup(tree: dict, dotted: str):
+    """The value at ``a.b.0.c`` in a config tree, or a missing marker."""
+    node = tree
+    for part in dotted.split('.'):
+        if isinstance(node, (list, tuple)) and part.isdigit() and \
+                int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+_MISSING = object()
+
+
+def check_overrides(cfg: Config, cfg_options: dict) -> Optional[str]:
+    """Finds a ``--cfg-options`` entry that cannot be what the user meant.
+
+    An override whose first key the config does not have (e.g.
+    ``trian_cfg.max_epochs``) would be silently ignored by the Runner, and
+    one that puts text where the config has a number or a boolean fails
+    later with an unrelated message. Deeper new keys are allowed: they may
+    be arguments the config leaves at their defaults.
+
+    Args:
+        cfg (Config): The loaded config.
+        cfg_options (dict): The parsed overrides.
+
+    Returns:
+        str | None: What is wrong with the first bad override, or None.
+    """
+    tree = cfg.to_dict()
+    for key, value in cfg_options.items():
+        top = key.split('.')[0]
+        if top not in tree:
+            close = difflib.get_close_matches(top, list(tree), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ''
+            return f"{key}: the config has no key '{top}'{hint}"
+        current = _lookup(tree, key)
+        if current is _MISSING or current is None or value is None:
+            continue
+        numeric = (int, float)
+        if isinstance(current, bool) and not isinstance(value, bool) or \
+                isinstance(current, numeric) and not isinstance(
+                    current, bool) and not isinstance(value, numeric):
+            name = type(current).__name__
+            article = 'an' if name[0] in 'aeiou' else 'a'
+            return (f'{key}={value!r}: expected {article} {name} like the '
+                    f'config\'s {current!r}')
+    return None
+
+
 def load_config(path: str,
                 cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None) -> Config:
@@ -67,6 +122,9 @@ def load_config(path: str,
     exit_if_missing(path, 'config')
     cfg = Config.fromfile(path)
     if cfg_options:
+        problem = check_overrides(cfg, cfg_options)
+        if problem:
+            sys.exit(f'error: --cfg-options {problem} (config: {path})')
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir

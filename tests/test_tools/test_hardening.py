@@ -3,6 +3,8 @@
 no earlier checkpoint."""
 import hashlib
 
+import pytest
+
 from ..utils import DIGITS_EVAL_CONFIG, TINY_TRAIN_OPTIONS, run_tool
 
 ONE_EPOCH = [
@@ -30,3 +32,58 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path):
     assert 'epoch_1.pth' in proc.stderr and '--resume' in proc.stderr
     assert digest(good) == before
     assert not (tmp_path / 'epoch_2.pth').exists()
+
+
+@pytest.fixture(scope='module')
+def one_epoch_checkpoint(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('one_epoch')
+    run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir',
+             str(work_dir), '--cfg-options', *ONE_EPOCH)
+    return work_dir / 'epoch_1.pth'
+
+
+def test_truncated_checkpoint_is_named(one_epoch_checkpoint, tmp_path):
+    truncated = tmp_path / 'truncated.pth'
+    data = one_epoch_checkpoint.read_bytes()
+    truncated.write_bytes(data[:len(data) // 2])
+    for tool, extra in (('tools/test.py', [str(truncated)]),
+                        ('tools/train.py', ['--resume', str(truncated)])):
+        proc = run_tool(tool, DIGITS_EVAL_CONFIG, *extra, '--work-dir',
+                        str(tmp_path / 'w'), '--cfg-options',
+                        *TINY_TRAIN_OPTIONS, check=False)
+        assert proc.returncode != 0, tool
+        assert f'cannot read the checkpoint {truncated}' in proc.stderr
+    assert one_epoch_checkpoint.read_bytes() == data
+
+
+def test_checkpoint_of_another_architecture_is_refused(
+        one_epoch_checkpoint, tmp_path):
+    # The tiny C = 4 checkpoint against the config's C = 8 network.
+    before = digest(one_epoch_checkpoint)
+    proc = run_tool('tools/test.py', DIGITS_EVAL_CONFIG,
+                    str(one_epoch_checkpoint), '--work-dir',
+                    str(tmp_path / 'w'), check=False)
+    assert proc.returncode != 0
+    assert 'does not fit the model of this config' in proc.stderr
+    assert 'shape mismatch: ' in proc.stderr
+    assert digest(one_epoch_checkpoint) == before
+
+
+@pytest.mark.parametrize('option, message', [
+    ('trian_cfg.max_epochs=3', "did you mean 'train_cfg'"),
+    ('train_cfg.max_epochs=abc', "expected an int like the config's"),
+    ('model.backbone.bn_append=yes', "expected a bool like the config's"),
+])
+def test_bad_config_override_is_named(option, message, tmp_path):
+    proc = run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir',
+                    str(tmp_path), '--cfg-options', option, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr and option.split('=')[0] in proc.stderr
+
+
+def test_unknown_model_argument_is_named(tmp_path):
+    proc = run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir',
+                    str(tmp_path), '--cfg-options', 'model.backbone.chanels=4',
+                    check=False)
+    assert proc.returncode != 0
+    assert "unexpected keyword argument 'chanels'" in proc.stderr
