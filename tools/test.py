@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
 import argparse
+import sys
 
 import mmengine
 from mmengine.runner import Runner
@@ -8,8 +9,8 @@ from mmengine.runner import Runner
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import RUNNERS
 from mmista.utils import (add_runner_args, exit_if_missing, load_config,
-                          parse_runner_args, setup_cpu_distributed,
-                          verify_checkpoint)
+                          missing_data, parse_runner_args,
+                          setup_cpu_distributed, verify_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,6 +33,9 @@ def main():
     exit_if_missing(args.checkpoint, 'checkpoint')
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
+    problem = missing_data(cfg, ['test_dataloader'])
+    if problem:
+        sys.exit(f'error: {problem}')
     setup_cpu_distributed(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     if args.amp:

@@ -11,8 +11,8 @@ from mmengine.runner import Runner
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import RUNNERS
 from mmista.utils import (add_runner_args, exit_if_missing, load_config,
-                          parse_runner_args, setup_cpu_distributed,
-                          verify_checkpoint)
+                          missing_data, parse_runner_args,
+                          setup_cpu_distributed, verify_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -89,6 +89,10 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg = merge_args(cfg, args)
+    problem = missing_data(
+        cfg, ['train_dataloader', 'arch_dataloader', 'val_dataloader'])
+    if problem:
+        sys.exit(f'error: {problem}')
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
         RUNNERS.build(cfg)

@@ -87,3 +87,16 @@ def test_unknown_model_argument_is_named(tmp_path):
                     check=False)
     assert proc.returncode != 0
     assert "unexpected keyword argument 'chanels'" in proc.stderr
+
+
+@pytest.mark.parametrize('config, key', [
+    ('configs/ista/onestage_cifar10.py', 'train_dataloader.dataset'),
+    ('configs/ista/twostage_cifar10.py', 'train_dataloader.dataset.dataset'),
+])
+def test_missing_data_folder_is_named(config, key, tmp_path):
+    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path),
+                    '--cfg-options', f'{key}.data_root={tmp_path}/nowhere',
+                    check=False)
+    assert proc.returncode != 0
+    assert f'{key}.data_root: the folder {tmp_path}/nowhere' in proc.stderr
+    assert 'nothing is downloaded' in proc.stderr

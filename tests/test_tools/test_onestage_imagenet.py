@@ -2,6 +2,7 @@
 """configs/ista/onestage_imagenet.py end to end on real JPEG photos laid
 out like ImageNet, with the config's own pipeline."""
 import json
+import shutil
 
 import cv2
 import pytest
@@ -70,3 +71,21 @@ def test_onestage_imagenet_runs_on_cpu(imagenet_root, tmp_path):
         json.loads(line) for line in scalars.read_text().splitlines()
     ]
     assert any('accuracy/top5' in record for record in records)
+
+
+def test_corrupt_image_is_named(imagenet_root, tmp_path):
+    root = tmp_path / 'imagenet'
+    shutil.copytree(imagenet_root, root)
+    broken = root / 'train' / 'n00000001' / 'rocket.JPEG'
+    broken.write_bytes(broken.read_bytes()[:300])  # cut off mid-header
+    proc = run_tool(
+        'tools/train.py', CONFIG, '--work-dir', str(tmp_path / 'work'),
+        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0', 'model.backbone.channels=8',
+        'model.backbone.layers=4', 'model.backbone.out_indices=[2,3]',
+        'model.head.in_channels=128', 'model.head.aux_in_channels=128',
+        check=False)
+    assert proc.returncode != 0
+    assert f'failed to load image: {broken}' in proc.stderr
