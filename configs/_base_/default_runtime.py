@@ -18,6 +18,9 @@ default_hooks = dict(
     # Stop at the first NaN/inf loss; the last checkpoint stays the last
     # good one.
     finite_loss=dict(type='FiniteLossHook'),
+    # Distributed runs validate and save one network: rank 0's BatchNorm
+    # statistics go to every rank first.
+    bn_stats_broadcast=dict(type='BNStatsBroadcastHook'),
 )
 
 env_cfg = dict(

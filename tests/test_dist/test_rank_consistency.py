@@ -18,7 +18,7 @@ TWOSTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/twostage_digits.py'
 
 RECORDER = textwrap.dedent('''
     """Saves each rank's architecture state when an epoch starts (after
-    every mmista hook) and when training ends."""
+    every mmista hook), and with the whole network when training ends."""
     import os
 
     import torch
@@ -43,6 +43,9 @@ RECORDER = textwrap.dedent('''
             state = {k: v.detach().clone() for k, v in
                      arch.state_dict().items()}
             state['genotype'] = str(arch.genotype())
+            if tag == 'final':  # the whole network, BN statistics included
+                state.update({f'model.{k}': v.detach().clone()
+                              for k, v in model.state_dict().items()})
             torch.save(state, os.path.join(
                 self.out_dir, f'rank{get_rank()}_{tag}.pth'))
 

@@ -43,10 +43,13 @@ custom_hooks = [
     dict(type='ExportHook'),
 ]
 # Distributed runs: DDP that runs the search step; the ops outside the
-# supports get no gradient. (mmengine's Runner looks wrappers up in its
-# root registry, which does not reach mmista's: hence the import path.)
+# supports get no gradient; rank 0's BatchNorm statistics go to every rank
+# at each forward, so validation and the export see one network.
+# (mmengine's Runner looks wrappers up in its root registry, which does not
+# reach mmista's: hence the import path.)
 model_wrapper_cfg = dict(
     type='mmista.models.wrappers.SearchDistributedDataParallel',
-    find_unused_parameters=True)
+    find_unused_parameters=True,
+    broadcast_buffers=True)
 # The paper's batch: learning rates scale from it with --auto-scale-lr.
 auto_scale_lr = dict(base_batch_size=96)

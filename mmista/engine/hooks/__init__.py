@@ -1,5 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .architecture_recovery_hook import ArchitectureRecoveryHook
+from .bn_stats_broadcast_hook import BNStatsBroadcastHook
 from .drop_path_ramp_hook import DropPathRampHook
 from .edge_bn_freeze_hook import EdgeBNFreezeHook
 from .epoch_seed_hook import EpochSeedHook
@@ -10,7 +11,8 @@ from .termination_hook import TerminationHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
-    'ArchitectureRecoveryHook', 'DropPathRampHook', 'EdgeBNFreezeHook',
-    'EpochSeedHook', 'ExportHook', 'FiniteLossHook', 'NonFiniteLossError',
-    'PhaseSwitchHook', 'TerminationHook', 'WeightsOnlyCheckpointHook'
+    'ArchitectureRecoveryHook', 'BNStatsBroadcastHook', 'DropPathRampHook',
+    'EdgeBNFreezeHook', 'EpochSeedHook', 'ExportHook', 'FiniteLossHook',
+    'NonFiniteLossError', 'PhaseSwitchHook', 'TerminationHook',
+    'WeightsOnlyCheckpointHook'
 ]
