@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Training on a SLURM cluster: one task per GPU.
+# Training on a SLURM cluster, one task per GPU:
 #   [GPUS=8 GPUS_PER_NODE=8 CPUS_PER_TASK=5] bash tools/slurm_train.sh \
 #       PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py arguments]
 set -euo pipefail
@@ -7,24 +7,5 @@ if [ $# -lt 4 ]; then
     echo "usage: bash $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]" >&2
     exit 2
 fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-WORK_DIR=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
-    "$PYTHON" -u "$(dirname "$0")/train.py" "$CONFIG" \
-    --work-dir="$WORK_DIR" --launcher slurm "${@:5}"
+exec bash "$(dirname "$0")/slurm_run.sh" "$1" "$2" train.py "$3" \
+    --work-dir "$4" "${@:5}"

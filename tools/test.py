@@ -8,8 +8,8 @@ from mmengine.runner import Runner
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import RUNNERS
-from mmista.utils import (add_runner_args, exit_if_missing, load_config,
-                          missing_data, parse_runner_args,
+from mmista.utils import (add_runner_args, exit_if_missing, finish_distributed,
+                          load_config, missing_data, parse_runner_args,
                           setup_cpu_distributed, verify_checkpoint)
 
 
@@ -44,6 +44,7 @@ def main():
         RUNNERS.build(cfg)
     verify_checkpoint(runner)
     metrics = runner.test()
+    finish_distributed()
     if args.out is not None:
         mmengine.dump(metrics, args.out)
 

@@ -4,12 +4,12 @@ from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
 from .cli import (add_runner_args, exit_if_missing, load_config,
                   parse_runner_args)
 from .data_check import missing_data
-from .dist import setup_cpu_distributed
+from .dist import finish_distributed, setup_cpu_distributed
 from .setup_env import register_all_modules
 
 __all__ = [
     'add_runner_args', 'exit_if_missing', 'load_config', 'parse_runner_args',
     'register_all_modules', 'setup_cpu_distributed', 'CheckpointError',
     'check_fits', 'checkpoint_to_load', 'read_checkpoint', 'verify_checkpoint',
-    'missing_data'
+    'missing_data', 'finish_distributed'
 ]

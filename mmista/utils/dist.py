@@ -64,3 +64,16 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def finish_distributed() -> None:
+    """Waits for every rank, then closes the process group.
+
+    Rank 0 may still be writing (the export, the last checkpoint) when the
+    other ranks finish; a rank that exits with the group still open can
+    abort the whole job (gloo: ``terminate called without an active
+    exception``), and torchrun then kills rank 0 mid-write.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Two gloo processes on the CPU through tools/dist_train.sh: the
 architecture state is identical on both ranks after every recovery."""
+import json
 import os
 import socket
 import subprocess
@@ -79,22 +80,32 @@ def write_config(directory, base, overrides: str) -> str:
     return str(path)
 
 
-def dist_train(directory, config):
-    env = dict(
+def dist_env(directory):
+    return dict(
         os.environ,
         PYTHON=sys.executable,
         PYTHONPATH=str(directory),
         OMP_NUM_THREADS='1',
         PYTHONWARNINGS='ignore',
         PORT=str(free_port()))
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', config, '2', '--work-dir',
-         str(directory / 'work')],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def run_launcher(directory, *args):
+    proc = subprocess.run(['bash', *args],
+                          cwd=REPO_ROOT,
+                          env=dist_env(directory),
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     if proc.returncode != 0:
-        pytest.fail(f'dist_train.sh exited with {proc.returncode}:\n'
+        pytest.fail(f'{args[0]} exited with {proc.returncode}:\n'
                     f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
     return proc
+
+
+def dist_train(directory, config):
+    return run_launcher(directory, 'tools/dist_train.sh', config, '2',
+                        '--work-dir', str(directory / 'work'))
 
 
 def assert_ranks_agree(states_dir, tags):
@@ -134,7 +145,13 @@ def test_onestage_ranks_agree(tmp_path):
     logs = [(tmp_path / 'work' / 'genotypes' / f'rank{r}.txt').read_text()
             for r in (0, 1)]
     assert logs[0] == logs[1] and logs[0].count('epoch ') == 4
-    assert (tmp_path / 'work' / 'export' / 'model.pth').is_file()
+    # The export, tested by two processes.
+    export = tmp_path / 'work' / 'export'
+    metrics = tmp_path / 'metrics.json'
+    run_launcher(tmp_path, 'tools/dist_test.sh', str(export / 'config.py'),
+                 str(export / 'model.pth'), '2', '--work-dir',
+                 str(tmp_path / 'test'), '--out', str(metrics))
+    assert 'accuracy/top1' in json.loads(metrics.read_text())
 
 
 def test_twostage_ranks_agree(tmp_path):
