@@ -4,6 +4,7 @@ import math
 import os.path as osp
 from typing import Optional
 
+import torch
 from mmengine.hooks import Hook
 
 from mmista.registry import HOOKS
@@ -29,11 +30,11 @@ class FiniteLossHook(Hook):
         """Checks every logged loss of this iteration."""
         if not outputs:
             return
-        bad = {
-            key: float(value)
-            for key, value in outputs.items()
-            if 'loss' in key and not math.isfinite(float(value))
+        losses = {
+            key: float(value.detach() if torch.is_tensor(value) else value)
+            for key, value in outputs.items() if 'loss' in key
         }
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
         if not bad:
             return
         last = _last_checkpoint(runner.work_dir)
