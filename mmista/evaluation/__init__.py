@@ -1,2 +1,5 @@
 # Copyright (c) mmista contributors. All rights reserved.
+from .correlation import kendall_tau
 from .metrics import *  # noqa: F401,F403
+
+__all__ = ['kendall_tau']
