@@ -11,8 +11,9 @@ from mmengine.utils import mkdir_or_exist
 
 from mmista.models import absorb_supernet
 from mmista.registry import MODELS
+from mmista.visualization import draw_genotype
 
-#: What an export folder holds.
+#: What an export folder holds (and the drawings of both cells).
 EXPORT_FILES = ('genotype.json', 'config.py', 'model.pth')
 
 # Settings of a search run that do not describe the exported classifier.
@@ -68,10 +69,11 @@ def export_search_model(model: nn.Module,
                         meta: Optional[dict] = None) -> Dict[str, str]:
     """Absorbs a one-stage search model and writes it for mmpretrain.
 
-    Writes ``genotype.json``, ``config.py`` (an mmpretrain
-    ``ImageClassifier`` whose backbone is the derived network) and
-    ``model.pth`` (``state_dict`` of plain tensors, loadable with torch's
-    weights-only loading) into ``out_dir``.
+    Writes ``genotype.json`` with its cell drawings
+    (``genotype_normal.png``, ``genotype_reduce.png``), ``config.py`` (an
+    mmpretrain ``ImageClassifier`` whose backbone is the derived network)
+    and ``model.pth`` (``state_dict`` of plain tensors, loadable with
+    torch's weights-only loading) into ``out_dir``.
 
     Args:
         model (nn.Module): A :class:`SearchClassifier` whose backbone is a
@@ -91,7 +93,13 @@ def export_search_model(model: nn.Module,
     })
     mkdir_or_exist(out_dir)
     paths = {name: osp.join(out_dir, name) for name in EXPORT_FILES}
-    model.backbone.genotype().to_json(paths['genotype.json'])
+    genotype = model.backbone.genotype()
+    genotype.to_json(paths['genotype.json'])
+    paths.update({
+        f'genotype_{cell}.png': path
+        for cell, path in draw_genotype(
+            genotype, osp.join(out_dir, 'genotype')).items()
+    })
     exported_config(run_cfg, backbone_cfg).dump(paths['config.py'])
     torch.save(
         dict(state_dict=state, meta=dict(meta or {}, mmista_export=True)),

@@ -183,7 +183,8 @@ def test_exported_model_equals_supernet(onestage_run):
     runner, _, messages, work_dir = onestage_run
     export = work_dir / 'export'
     assert sorted(p.name for p in export.iterdir()) == [
-        'config.py', 'genotype.json', 'model.pth'
+        'config.py', 'genotype.json', 'genotype_normal.png',
+        'genotype_reduce.png', 'model.pth'
     ]
     assert any('Exported the absorbed derived network' in m
                for m in messages)

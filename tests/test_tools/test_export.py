@@ -74,7 +74,8 @@ def test_export_tool_on_a_mid_run_checkpoint(search_dir, tmp_path):
                     '--cfg-options', *TINY_ONESTAGE, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == [
-        'config.py', 'genotype.json', 'model.pth'
+        'config.py', 'genotype.json', 'genotype_normal.png',
+        'genotype_reduce.png', 'model.pth'
     ]
     assert 'Test it with: python tools/test.py' in proc.stdout
 

@@ -80,6 +80,12 @@ def test_search_writes_genotypes_and_logs(finished_search):
     for item in per_epoch:
         assert_valid_genotype(item)
     assert per_epoch[-1] == genotype
+    # Every written genotype is drawn too.
+    pngs = [work_dir / f'genotype_{c}.png' for c in CELL_TYPES] + [
+        work_dir / 'genotypes' / f'epoch_{e}_{c}.png'
+        for e in range(EPOCHS + 1) for c in CELL_TYPES
+    ]
+    assert all(p.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' for p in pngs)
 
     log = proc.stdout + proc.stderr
     for epoch in range(EPOCHS + 1):

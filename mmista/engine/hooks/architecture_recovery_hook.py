@@ -10,6 +10,7 @@ from mmengine.utils import mkdir_or_exist
 
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
+from mmista.visualization import draw_genotype
 from ..utils import backbone_with
 
 GENOTYPE_FILE = 'genotype.json'
@@ -65,15 +66,22 @@ class ArchitectureRecoveryHook(Hook):
         interval (int): Recover every ``interval`` epochs. Defaults to 1.
         genotype_dir (str): Sub-directory of the work dir for the per-epoch
             genotypes. Defaults to ``'genotypes'``.
+        draw (bool): Also draw every written genotype's cells to PNG files
+            (``genotype_normal.png``, ``genotypes/epoch_<e>_reduce.png``,
+            ...). Defaults to True.
     """
 
     priority = 'NORMAL'
 
-    def __init__(self, interval: int = 1, genotype_dir: str = 'genotypes'):
+    def __init__(self,
+                 interval: int = 1,
+                 genotype_dir: str = 'genotypes',
+                 draw: bool = True):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         self.interval = interval
         self.genotype_dir = genotype_dir
+        self.draw = draw
 
     def before_train(self, runner) -> None:
         """Recovers the initial architecture unless it was restored."""
@@ -158,4 +166,7 @@ class ArchitectureRecoveryHook(Hook):
             mkdir_or_exist(directory)
             genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
             genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
+            if self.draw:
+                draw_genotype(genotype, osp.join(directory, f'epoch_{epoch}'))
+                draw_genotype(genotype, osp.join(runner.work_dir, 'genotype'))
         return changed
