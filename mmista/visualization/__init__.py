@@ -1,4 +1,5 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .cell_drawing import draw_cell, draw_genotype
+from .convergence_plot import plot_z_convergence
 
-__all__ = ['draw_cell', 'draw_genotype']
+__all__ = ['draw_cell', 'draw_genotype', 'plot_z_convergence']

@@ -188,6 +188,11 @@ def test_exported_model_equals_supernet(onestage_run):
     ]
     assert any('Exported the absorbed derived network' in m
                for m in messages)
+    # The convergence plot, from the z shifts kept in the message hub.
+    assert (work_dir / 'z_convergence.png').read_bytes()[:4] == b'\x89PNG'
+    history = runner.message_hub.get_info('architecture_z_shifts')
+    assert [r['epoch'] for r in history] == list(range(SEARCH_CAP + 1))
+    assert history[2]['normal'][0] is None  # terminated after epoch 1
     exported = get_model(
         str(export / 'config.py'), pretrained=str(export / 'model.pth'))
     assert type(exported).__name__ == 'ImageClassifier'

@@ -85,6 +85,7 @@ def test_search_writes_genotypes_and_logs(finished_search):
         work_dir / 'genotypes' / f'epoch_{e}_{c}.png'
         for e in range(EPOCHS + 1) for c in CELL_TYPES
     ]
+    pngs.append(work_dir / 'z_convergence.png')
     assert all(p.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' for p in pngs)
 
     log = proc.stdout + proc.stderr

@@ -10,10 +10,12 @@ from mmengine.utils import mkdir_or_exist
 
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
-from mmista.visualization import draw_genotype
+from mmista.visualization import draw_genotype, plot_z_convergence
 from ..utils import backbone_with
 
 GENOTYPE_FILE = 'genotype.json'
+CONVERGENCE_FILE = 'z_convergence.png'
+HISTORY_KEY = 'architecture_z_shifts'
 
 
 def changed_nodes(before: Dict[str, List[List[int]]],
@@ -68,7 +70,10 @@ class ArchitectureRecoveryHook(Hook):
             genotypes. Defaults to ``'genotypes'``.
         draw (bool): Also draw every written genotype's cells to PNG files
             (``genotype_normal.png``, ``genotypes/epoch_<e>_reduce.png``,
-            ...). Defaults to True.
+            ...), and at the end ``z_convergence.png``: each node's
+            ``||z_t - z_(t-1)||`` per epoch with the termination threshold
+            and epochs (from :class:`TerminationHook`, if present).
+            Defaults to True.
     """
 
     priority = 'NORMAL'
@@ -99,9 +104,26 @@ class ArchitectureRecoveryHook(Hook):
             self.recover(runner, epoch=runner.epoch)
 
     def after_train(self, runner) -> None:
-        """Recovers after the last epoch."""
+        """Recovers after the last epoch and plots how ``z`` settled."""
         if self._due(runner):
             self.recover(runner, epoch=runner.epoch)
+        history = runner.message_hub.get_info(HISTORY_KEY)
+        if self.draw and history and is_main_process():
+            architecture = backbone_with(runner, 'architecture',
+                                         type(self).__name__).architecture
+            termination = next((hook for hook in runner.hooks
+                                if type(hook).__name__ == 'TerminationHook'),
+                               None)
+            path = plot_z_convergence(
+                history,
+                osp.join(runner.work_dir, CONVERGENCE_FILE),
+                threshold=getattr(termination, 'eps', None),
+                terminated={
+                    cell: getattr(architecture,
+                                  f'{cell}_terminated_epoch').tolist()
+                    for cell in CELL_TYPES
+                })
+            runner.logger.info(f'Plotted ||z_t - z_(t-1)|| per node: {path}')
 
     def _due(self, runner) -> bool:
         """Whether a recovery is due now: every ``interval`` epochs while
@@ -124,6 +146,10 @@ class ArchitectureRecoveryHook(Hook):
         supernet = backbone_with(runner, 'architecture', type(self).__name__)
         architecture = supernet.architecture
         before = {cell: architecture.supports(cell) for cell in CELL_TYPES}
+        searching = {
+            cell: architecture.active_nodes(cell)
+            for cell in CELL_TYPES
+        }
         start = time.perf_counter()
         supernet.recover()  # the nodes still searching
         architecture.broadcast()  # rank 0's result on every rank
@@ -154,6 +180,18 @@ class ArchitectureRecoveryHook(Hook):
             {f'arch/b_norm_{cell}': norm
              for cell, norm in b_norms.items()})
         runner.visualizer.add_scalars(scalars, step=epoch)
+        # The z shifts of this recovery's nodes, kept (and checkpointed) in
+        # the message hub for the convergence plot.
+        record = dict(epoch=epoch)
+        record.update({
+            cell: [
+                shift if active else None for shift, active in zip(
+                    architecture.z_shifts(cell), searching[cell])
+            ]
+            for cell in CELL_TYPES
+        })
+        history = list(runner.message_hub.get_info(HISTORY_KEY) or [])
+        runner.message_hub.update_info(HISTORY_KEY, history + [record])
 
         directory = osp.join(runner.work_dir, self.genotype_dir)
         if get_world_size() > 1:
