@@ -20,8 +20,8 @@ model = dict(
 # (the paper's ImageNet rate) instead of 3e-4 for b to move within the
 # run, and the termination threshold is 5e-3 instead of 1e-3 (z moves more
 # per epoch). Up to 20 epochs search (measured: nodes terminate between
-# epochs 4 and 15, one at the cap), then 10 epochs train the fixed network. The
-# weights train at lr 0.05 (batch 64).
+# epochs 5 and 17, one at the cap), then 10 epochs train the fixed
+# network. The weights train at lr 0.05 (batch 64).
 max_search_epochs = 20
 eval_epochs = 10
 optim_wrapper = dict(
