@@ -1,0 +1,151 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The DARTS relaxation of the same search space: every op runs."""
+from typing import Dict, Iterator, List, Sequence
+
+import torch
+import torch.nn as nn
+
+from mmista.registry import MODELS
+from mmista.sparse_coding import num_candidates
+from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
+from ..utils import run_edge
+from .cell_network import CellNetwork
+from .ista_supernet import SuperCell
+
+
+class DenseCell(SuperCell):
+    """A :class:`SuperCell` whose nodes sum every edge, softmax-weighted.
+
+    Node ``j`` computes ``sum_i sum_o softmax(alpha_j[i])_o * op_o(x_i)``
+    over its ``2 + j`` inputs ``i`` and the ``|O|`` ops ``o`` (DARTS).
+    """
+
+    def forward(self,
+                s0: torch.Tensor,
+                s1: torch.Tensor,
+                weights: List[torch.Tensor],
+                drop_prob: float = 0.) -> torch.Tensor:
+        """Computes the cell with every edge.
+
+        Args:
+            s0 (Tensor): Output of the cell before the previous one.
+            s1 (Tensor): Output of the previous cell.
+            weights (list[Tensor]): Per node, ``(2 + j, |O|)`` op weights.
+            drop_prob (float): Drop-path probability (training only).
+
+        Returns:
+            Tensor: The concatenated intermediate nodes.
+        """
+        states = list(self.inputs(s0, s1))
+        for j, edges in enumerate(self.nodes):
+            node_weights = weights[j].reshape(-1)
+            node = 0
+            for k, op in enumerate(edges):
+                out = run_edge(op, states[k // self.num_ops], drop_prob,
+                               self.training)
+                node = node + node_weights[k] * out
+            states.append(node)
+        return torch.cat(states[2:], dim=1)
+
+
+@MODELS.register_module()
+class DenseSuperNet(CellNetwork):
+    """DARTS's dense super-net over the ISTA-NAS search space (a baseline).
+
+    Every candidate op of every edge runs in every forward pass, weighted
+    by a softmax over the ops of each (input, node) pair; the architecture
+    variables ``alpha`` (one ``(2 + j, |O|)`` parameter per node and cell
+    type, initialised at ``1e-3 * N(0, 1)``) train like ``b`` does
+    (``architecture_parameters()``), so it searches with the same
+    :class:`SearchClassifier`, optimizers and loops. The genotype keeps
+    the ``edges_per_node`` strongest (input, op) pairs per node, at most
+    one per input, as DARTS derives it.
+
+    Args:
+        channels (int): Initial channels ``C``. Defaults to 16.
+        layers (int): Number of cells. Defaults to 8.
+        stem (str): ``'cifar'`` or ``'imagenet'``. Defaults to ``'cifar'``.
+        in_channels (int): Image channels. Defaults to 3.
+        steps (int): Intermediate nodes per cell. Defaults to 4.
+        edges_per_node (int): Edges kept per node by :meth:`genotype`.
+            Defaults to 2.
+        affine (bool): Whether the cells' BatchNorms are affine.
+            Defaults to False.
+        drop_path_prob (float): Drop-path probability. Defaults to 0.
+        out_indices (Sequence[int]): Cells whose outputs are returned.
+            Defaults to ``(-1, )``.
+        init_cfg (dict, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 channels: int = 16,
+                 layers: int = 8,
+                 stem: str = 'cifar',
+                 in_channels: int = 3,
+                 steps: int = 4,
+                 edges_per_node: int = 2,
+                 affine: bool = False,
+                 drop_path_prob: float = 0.,
+                 out_indices: Sequence[int] = (-1, ),
+                 init_cfg=None):
+        super().__init__(
+            channels,
+            layers,
+            stem,
+            in_channels,
+            concat_nodes=steps,
+            drop_path_prob=drop_path_prob,
+            out_indices=out_indices,
+            init_cfg=init_cfg)
+        self.steps = steps
+        self.edges_per_node = edges_per_node
+        num_ops = len(CANDIDATE_OPS)
+        self.cells.extend(
+            DenseCell(spec, steps, affine, bn_append=False)
+            for spec in self.cell_specs)
+        self.alphas = nn.ParameterDict({
+            f'{cell}_{j}': nn.Parameter(1e-3 * torch.randn(
+                num_candidates(j, num_ops) // num_ops, num_ops))
+            for cell in CELL_TYPES for j in range(steps)
+        })
+
+    def architecture_parameters(self) -> Iterator[nn.Parameter]:
+        """The ``alpha`` of every node."""
+        return self.alphas.parameters()
+
+    def prepare_forward(self) -> Dict[str, List[torch.Tensor]]:
+        """The softmax op weights of every node, once per forward."""
+        return {
+            cell: [
+                self.alphas[f'{cell}_{j}'].softmax(dim=-1)
+                for j in range(self.steps)
+            ]
+            for cell in CELL_TYPES
+        }
+
+    def forward_cell(self, cell: DenseCell, s0: torch.Tensor,
+                     s1: torch.Tensor,
+                     weights: Dict[str, List[torch.Tensor]]) -> torch.Tensor:
+        """Runs one cell with its type's op weights."""
+        return cell(s0, s1, weights[cell.cell_type], self.drop_path_prob)
+
+    @torch.no_grad()
+    def genotype(self) -> Genotype:
+        """The strongest ``edges_per_node`` (input, op) pairs per node."""
+        edges = {}
+        for cell in CELL_TYPES:
+            chosen = []
+            for j in range(self.steps):
+                weights = self.alphas[f'{cell}_{j}'].softmax(dim=-1)
+                best, op_index = weights.max(dim=-1)
+                inputs = best.argsort(descending=True)[:self.edges_per_node]
+                chosen += [(CANDIDATE_OPS[int(op_index[i])], int(i))
+                           for i in sorted(inputs.tolist())]
+            edges[cell] = chosen
+        concat = list(range(2, 2 + self.steps))
+        return Genotype(
+            normal=edges['normal'],
+            normal_concat=concat,
+            reduce=edges['reduce'],
+            reduce_concat=concat,
+            edges_per_node=self.edges_per_node)
