@@ -4,6 +4,12 @@ import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
 
+def unwrapped_model(runner) -> nn.Module:
+    """The runner's model without its distributed wrapper, if any."""
+    model = runner.model
+    return model.module if is_model_wrapper(model) else model
+
+
 def backbone_with(runner, attribute: str, user: str) -> nn.Module:
     """The runner model's backbone, checked to have ``attribute``.
 
@@ -19,11 +25,23 @@ def backbone_with(runner, attribute: str, user: str) -> nn.Module:
         AttributeError: The model has no backbone, or it lacks
             ``attribute``.
     """
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
+    model = unwrapped_model(runner)
     backbone = getattr(model, 'backbone', None)
     if backbone is None or not hasattr(backbone, attribute):
         raise AttributeError(
             f'{user} needs a model whose backbone has `{attribute}`, got '
             f'{type(backbone).__name__} in {type(model).__name__}')
     return backbone
+
+
+def architecture_of(runner, user: str) -> nn.Module:
+    """The ``CompressedArchitecture`` of the runner's search backbone.
+
+    Args:
+        runner (Runner): The runner.
+        user (str): The caller's name, for the error message.
+
+    Returns:
+        nn.Module: ``backbone.architecture``.
+    """
+    return backbone_with(runner, 'architecture', user).architecture

@@ -11,7 +11,8 @@ from mmengine.utils import mkdir_or_exist
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
 from mmista.visualization import draw_genotype, plot_z_convergence
-from ..utils import backbone_with
+from ..utils import architecture_of, backbone_with
+from .termination_hook import TerminationHook
 
 GENOTYPE_FILE = 'genotype.json'
 CONVERGENCE_FILE = 'z_convergence.png'
@@ -109,18 +110,15 @@ class ArchitectureRecoveryHook(Hook):
             self.recover(runner, epoch=runner.epoch)
         history = runner.message_hub.get_info(HISTORY_KEY)
         if self.draw and history and is_main_process():
-            architecture = backbone_with(runner, 'architecture',
-                                         type(self).__name__).architecture
+            architecture = architecture_of(runner, type(self).__name__)
             termination = next((hook for hook in runner.hooks
-                                if type(hook).__name__ == 'TerminationHook'),
-                               None)
+                                if isinstance(hook, TerminationHook)), None)
             path = plot_z_convergence(
                 history,
                 osp.join(runner.work_dir, CONVERGENCE_FILE),
                 threshold=getattr(termination, 'eps', None),
                 terminated={
-                    cell: getattr(architecture,
-                                  f'{cell}_terminated_epoch').tolist()
+                    cell: architecture.terminated_epochs(cell)
                     for cell in CELL_TYPES
                 })
             runner.logger.info(f'Plotted ||z_t - z_(t-1)|| per node: {path}')
@@ -128,8 +126,7 @@ class ArchitectureRecoveryHook(Hook):
     def _due(self, runner) -> bool:
         """Whether a recovery is due now: every ``interval`` epochs while
         some node still searches (one-stage search terminates nodes)."""
-        architecture = backbone_with(runner, 'architecture',
-                                     type(self).__name__).architecture
+        architecture = architecture_of(runner, type(self).__name__)
         return (runner.epoch > 0 and runner.epoch % self.interval == 0
                 and not architecture.all_terminated)
 

@@ -2,10 +2,10 @@
 """One set of BatchNorm statistics for validation and checkpoints."""
 from mmengine.dist import broadcast, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.registry import HOOKS
+from ..utils import unwrapped_model
 
 
 @HOOKS.register_module()
@@ -38,9 +38,7 @@ class BNStatsBroadcastHook(Hook):
     def _broadcast(runner) -> None:
         if get_world_size() == 1:
             return
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        for module in model.modules():
+        for module in unwrapped_model(runner).modules():
             if isinstance(module, _BatchNorm) and module.track_running_stats:
                 for buffer in (module.running_mean, module.running_var,
                                module.num_batches_tracked):

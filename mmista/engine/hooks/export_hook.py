@@ -4,9 +4,9 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmista.registry import HOOKS
+from ..utils import unwrapped_model
 
 
 @HOOKS.register_module()
@@ -33,8 +33,7 @@ class ExportHook(Hook):
         if not is_main_process():
             return
         from mmista.apis import export_search_model
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrapped_model(runner)
         out_dir = osp.join(runner.work_dir, self.out_dir)
         architecture = model.backbone.architecture
         paths = export_search_model(

@@ -1,11 +1,10 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Stop a run whose loss stopped being a number."""
 import math
-import os.path as osp
-from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
+from mmengine.runner import find_latest_checkpoint
 
 from mmista.registry import HOOKS
 
@@ -37,18 +36,9 @@ class FiniteLossHook(Hook):
         bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
         if not bad:
             return
-        last = _last_checkpoint(runner.work_dir)
+        last = find_latest_checkpoint(runner.work_dir)
         raise NonFiniteLossError(
             f'non-finite loss {bad} at epoch {runner.epoch + 1}, iteration '
             f'{batch_idx + 1}: training stopped. The last good checkpoint is '
             f'{last or "(none yet)"}; lower the learning rate (or enable '
             'gradient clipping) and resume from it with --resume')
-
-
-def _last_checkpoint(work_dir: str) -> Optional[str]:
-    """The path in ``work_dir/last_checkpoint``, if any."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        return None
-    with open(marker) as file:
-        return file.read().strip() or None

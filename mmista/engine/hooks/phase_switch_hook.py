@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
 
 from mmista.registry import HOOKS, PARAM_SCHEDULERS
-from ..utils import backbone_with
+from ..utils import architecture_of
 
 FIXED_EPOCH_KEY = 'architecture.fixed_epoch'
 
@@ -89,12 +89,11 @@ class PhaseSwitchHook(Hook):
         architecture.fix(epoch)
         self._install_schedulers(runner, reset_lr=True)
         self._set_max_epochs(runner, epoch + self.eval_epochs)
-        supernet = backbone_with(runner, 'architecture', type(self).__name__)
         runner.logger.info(
             f'Architecture fixed after epoch {epoch}: every node has '
             f'terminated. Evaluation training for {self.eval_epochs} epochs '
             f'(to epoch {epoch + self.eval_epochs}) with a fresh learning-'
-            f'rate schedule. Genotype: {supernet.genotype()}')
+            f'rate schedule. Genotype: {architecture.genotype()}')
 
     def after_train(self, runner) -> None:
         """Warns if the run ended before the architecture was fixed."""
@@ -105,8 +104,7 @@ class PhaseSwitchHook(Hook):
                 'or set TerminationHook.max_search_epochs)')
 
     def _architecture(self, runner):
-        return backbone_with(runner, 'architecture',
-                             type(self).__name__).architecture
+        return architecture_of(runner, type(self).__name__)
 
     def _install_schedulers(self, runner, reset_lr: bool) -> None:
         """Replaces the optimizer's schedulers with the evaluation ones."""

@@ -6,7 +6,7 @@ from mmengine.hooks import Hook
 
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
-from ..utils import backbone_with
+from ..utils import architecture_of
 
 
 @HOOKS.register_module()
@@ -45,8 +45,7 @@ class TerminationHook(Hook):
     def before_train_epoch(self, runner) -> None:
         """Applies the condition to the latest recovery."""
         epoch = runner.epoch
-        architecture = backbone_with(runner, 'architecture',
-                                     type(self).__name__).architecture
+        architecture = architecture_of(runner, type(self).__name__)
         if epoch == 0 or architecture.all_terminated:
             return
         converged: List[Tuple[str, int, float]] = []

@@ -91,12 +91,14 @@ class CompressedArchitecture(nn.Module):
             for j, active in enumerate(self.active_nodes(cell)):
                 self.compressed[f'{cell}_{j}'].requires_grad_(active)
 
+    def terminated_epochs(self, cell: str) -> List[int]:
+        """The epoch each node of a cell type terminated at (-1: still
+        searching)."""
+        return getattr(self, f'{cell}_terminated_epoch').tolist()
+
     def active_nodes(self, cell: str) -> List[bool]:
         """Whether each node of a cell type is still searching."""
-        return [
-            epoch < 0
-            for epoch in getattr(self, f'{cell}_terminated_epoch').tolist()
-        ]
+        return [epoch < 0 for epoch in self.terminated_epochs(cell)]
 
     def z_shifts(self, cell: str) -> List[float]:
         """``||z_new - z_prev||_2`` per node at the last recovery that
