@@ -37,7 +37,7 @@ def test_node_is_the_softmax_weighted_sum():
             param.normal_()
         weights = net.prepare_forward()['normal']
         s0 = s1 = torch.randn(2, 12, 8, 8)
-        out = cell(s0, s1, weights)
+        out = cell(s0, s1, net.all_edges, weights)
         states = list(cell.inputs(s0, s1))
         for j in range(4):
             w = net.alphas[f'normal_{j}'].softmax(-1).reshape(-1)

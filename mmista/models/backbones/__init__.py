@@ -1,12 +1,12 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .absorption import absorb_supernet
 from .cell_network import CellNetwork
-from .dense_supernet import DenseCell, DenseSuperNet
+from .dense_supernet import DenseSuperNet
 from .derived_net import DerivedCell, DerivedNet
 from .ista_supernet import ISTASuperNet, SuperCell
 
 __all__ = [
-    'absorb_supernet', 'CellNetwork', 'DenseCell', 'DenseSuperNet',
+    'absorb_supernet', 'CellNetwork', 'DenseSuperNet',
     'DerivedCell', 'DerivedNet',
     'ISTASuperNet', 'SuperCell'
 ]

@@ -8,44 +8,8 @@ import torch.nn as nn
 from mmista.registry import MODELS
 from mmista.sparse_coding import num_candidates
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
-from ..utils import run_edge
 from .cell_network import CellNetwork
 from .ista_supernet import SuperCell
-
-
-class DenseCell(SuperCell):
-    """A :class:`SuperCell` whose nodes sum every edge, softmax-weighted.
-
-    Node ``j`` computes ``sum_i sum_o softmax(alpha_j[i])_o * op_o(x_i)``
-    over its ``2 + j`` inputs ``i`` and the ``|O|`` ops ``o`` (DARTS).
-    """
-
-    def forward(self,
-                s0: torch.Tensor,
-                s1: torch.Tensor,
-                weights: List[torch.Tensor],
-                drop_prob: float = 0.) -> torch.Tensor:
-        """Computes the cell with every edge.
-
-        Args:
-            s0 (Tensor): Output of the cell before the previous one.
-            s1 (Tensor): Output of the previous cell.
-            weights (list[Tensor]): Per node, ``(2 + j, |O|)`` op weights.
-            drop_prob (float): Drop-path probability (training only).
-
-        Returns:
-            Tensor: The concatenated intermediate nodes.
-        """
-        states = list(self.inputs(s0, s1))
-        for j, edges in enumerate(self.nodes):
-            node_weights = weights[j].reshape(-1)
-            node = 0
-            for k, op in enumerate(edges):
-                out = run_edge(op, states[k // self.num_ops], drop_prob,
-                               self.training)
-                node = node + node_weights[k] * out
-            states.append(node)
-        return torch.cat(states[2:], dim=1)
 
 
 @MODELS.register_module()
@@ -101,8 +65,12 @@ class DenseSuperNet(CellNetwork):
         self.edges_per_node = edges_per_node
         num_ops = len(CANDIDATE_OPS)
         self.cells.extend(
-            DenseCell(spec, steps, affine, bn_append=False)
+            SuperCell(spec, steps, affine, bn_append=False)
             for spec in self.cell_specs)
+        # Every edge of every node runs: the cells' "supports" are all.
+        self.all_edges = [
+            list(range(num_candidates(j, num_ops))) for j in range(steps)
+        ]
         self.alphas = nn.ParameterDict({
             f'{cell}_{j}': nn.Parameter(1e-3 * torch.randn(
                 num_candidates(j, num_ops) // num_ops, num_ops))
@@ -114,20 +82,23 @@ class DenseSuperNet(CellNetwork):
         return self.alphas.parameters()
 
     def prepare_forward(self) -> Dict[str, List[torch.Tensor]]:
-        """The softmax op weights of every node, once per forward."""
+        """The softmax op weights of every node (flattened input-major,
+        like the edges), once per forward."""
         return {
             cell: [
-                self.alphas[f'{cell}_{j}'].softmax(dim=-1)
+                self.alphas[f'{cell}_{j}'].softmax(dim=-1).reshape(-1)
                 for j in range(self.steps)
             ]
             for cell in CELL_TYPES
         }
 
-    def forward_cell(self, cell: DenseCell, s0: torch.Tensor,
+    def forward_cell(self, cell: SuperCell, s0: torch.Tensor,
                      s1: torch.Tensor,
                      weights: Dict[str, List[torch.Tensor]]) -> torch.Tensor:
-        """Runs one cell with its type's op weights."""
-        return cell(s0, s1, weights[cell.cell_type], self.drop_path_prob)
+        """Runs one cell: node ``j`` sums
+        ``softmax(alpha_j[i])_o * op_o(x_i)`` over every edge."""
+        return cell(s0, s1, self.all_edges, weights[cell.cell_type],
+                    self.drop_path_prob)
 
     @torch.no_grad()
     def genotype(self) -> Genotype:

@@ -1,6 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The ISTA-NAS super-net: every candidate op, only the supported ones run."""
-from typing import Dict, Iterator, List, Sequence
+from typing import Dict, Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -45,16 +45,19 @@ class SuperCell(nn.Module):
     def forward(self,
                 s0: torch.Tensor,
                 s1: torch.Tensor,
-                supports: List[List[int]],
-                weights: torch.Tensor,
+                supports: Sequence[Sequence[int]],
+                weights: Sequence[torch.Tensor],
                 drop_prob: float = 0.) -> torch.Tensor:
-        """Computes the cell with the supported edges only.
+        """Computes the cell with the given edges only.
 
         Args:
             s0 (Tensor): Output of the cell before the previous one.
             s1 (Tensor): Output of the previous cell.
-            supports (list[list[int]]): Edge indices per node.
-            weights (Tensor): ``(steps, s)`` weights of those edges.
+            supports (Sequence[Sequence[int]]): Edge indices per node (the
+                ISTA supports; every edge for the dense baseline).
+            weights (Sequence[Tensor]): Per node, the weights of those
+                edges (``weights[j][i]`` weighs ``supports[j][i]``), e.g. a
+                ``(steps, s)`` tensor.
             drop_prob (float): Drop-path probability (training only; not on
                 identity skips).
 
@@ -67,7 +70,7 @@ class SuperCell(nn.Module):
             for i, k in enumerate(support):
                 out = run_edge(self.nodes[j][k], states[k // self.num_ops],
                                drop_prob, self.training)
-                node = node + weights[j, i] * out
+                node = node + weights[j][i] * out
             states.append(node)
         return torch.cat(states[2:], dim=1)
 
