@@ -13,14 +13,13 @@ Then::
 import argparse
 import sys
 
-from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.apis import export_search_model
 from mmista.registry import MODELS
-from mmista.utils import exit_if_missing, load_config
+from mmista.utils import (CheckpointError, add_cfg_options, check_fits,
+                          exit_if_missing, load_config, read_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,11 +28,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='the config of the search run')
     parser.add_argument('checkpoint', help='a checkpoint of that run')
     parser.add_argument('--out', required=True, help='export folder')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, as key=value pairs')
+    add_cfg_options(parser)
     return parser.parse_args()
 
 
@@ -47,11 +42,10 @@ def main():
         sys.exit(f'error: {args.config} does not describe a search model '
                  '(its backbone has no architecture to export)')
     try:
-        checkpoint = load_checkpoint(
-            model, args.checkpoint, map_location='cpu', strict=True)
-    except RuntimeError as err:
-        sys.exit(f'error: {args.checkpoint} does not fit {args.config}: '
-                 f'{err}')
+        checkpoint = read_checkpoint(args.checkpoint)
+        model.load_state_dict(check_fits(model, checkpoint, args.checkpoint))
+    except CheckpointError as err:
+        sys.exit(f'error: {err}')
     model.eval()
     meta = checkpoint.get('meta', {})
     try:

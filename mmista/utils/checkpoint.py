@@ -2,7 +2,7 @@
 """Checking a checkpoint before a run relies on it."""
 import pickle
 import sys
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -17,6 +17,10 @@ class CheckpointError(ValueError):
 def read_checkpoint(path: str) -> dict:
     """Loads a checkpoint with torch's safe (weights-only) loading.
 
+    The tensors are memory-mapped, not read: checking a checkpoint before
+    mmengine loads it costs its metadata only. Files in torch's legacy
+    (non-zip) format are read in full.
+
     Args:
         path (str): Checkpoint file.
 
@@ -28,7 +32,14 @@ def read_checkpoint(path: str) -> dict:
             or holds objects that safe loading refuses.
     """
     try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+        try:
+            checkpoint = torch.load(
+                path, map_location='cpu', weights_only=True, mmap=True)
+        except RuntimeError as err:
+            if 'mmap' not in str(err):
+                raise
+            checkpoint = torch.load(
+                path, map_location='cpu', weights_only=True)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError,
             ValueError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err) else ''
@@ -43,13 +54,18 @@ def read_checkpoint(path: str) -> dict:
     return checkpoint
 
 
-def check_fits(model: nn.Module, checkpoint: dict, path: str) -> None:
+def check_fits(model: nn.Module, checkpoint: dict,
+               path: str) -> Dict[str, torch.Tensor]:
     """Checks that a checkpoint's weights have the model's names and shapes.
 
     Args:
         model (nn.Module): The model (possibly wrapped).
         checkpoint (dict): From :func:`read_checkpoint`.
         path (str): The file, for the message.
+
+    Returns:
+        dict[str, Tensor]: The checkpoint's state dict, keyed like the
+        unwrapped model's.
 
     Raises:
         CheckpointError: Keys are missing or unexpected, or shapes differ.
@@ -69,7 +85,7 @@ def check_fits(model: nn.Module, checkpoint: dict, path: str) -> None:
         and tuple(state[k].shape) != tuple(v.shape)
     ]
     if not (missing or unexpected or mismatched):
-        return
+        return state
     parts = []
     for label, items in (('missing', missing), ('unexpected', unexpected),
                          ('shape mismatch', mismatched)):

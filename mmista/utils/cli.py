@@ -10,8 +10,8 @@ from typing import Optional
 from mmengine.config import Config, DictAction
 
 
-def add_runner_args(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--cfg-options``, ``--launcher`` and ``--local-rank``.
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--cfg-options`` (overrides checked by :func:`load_config`).
 
     Args:
         parser (argparse.ArgumentParser): The tool's parser.
@@ -22,6 +22,15 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
         action=DictAction,
         help='override settings of the config, as key=value pairs, e.g. '
         'train_cfg.max_epochs=5 model.backbone.channels=16')
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--cfg-options``, ``--launcher`` and ``--local-rank``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    add_cfg_options(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -11,13 +11,13 @@ import logging
 
 import torch
 from mmengine.analysis import FlopAnalyzer
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.registry import MODELS
-from mmista.utils import load_config
+from mmista.utils import add_cfg_options, load_config
 
 DEFAULT_SIZES = {'imagenet': 224, 'cifar': 32}
 
@@ -31,11 +31,7 @@ def parse_args():
         nargs='+',
         help='input height [width]; defaults to 224 for the ImageNet stem '
         'and 32 otherwise')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, as key=value pairs')
+    add_cfg_options(parser)
     return parser.parse_args()
 
 
