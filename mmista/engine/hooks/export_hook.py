@@ -5,6 +5,7 @@ import os.path as osp
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from mmista.apis import export_search_model
 from mmista.registry import HOOKS
 from ..utils import unwrapped_model
 
@@ -32,7 +33,6 @@ class ExportHook(Hook):
         """Exports the final network (main process only)."""
         if not is_main_process():
             return
-        from mmista.apis import export_search_model
         model = unwrapped_model(runner)
         out_dir = osp.join(runner.work_dir, self.out_dir)
         architecture = model.backbone.architecture
