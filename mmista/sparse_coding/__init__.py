@@ -10,12 +10,14 @@ from .projection import (NUM_OPS, build_dictionaries, decode_index,
                          support_mask, support_weights)
 from .recovery import ArchitectureRecovery, recover_architecture
 from .solver_registry import (LASSO_SOLVERS, SOLVER_ALIASES, get_lasso_solver,
-                              register_lasso_solver, valid_solver_names)
+                              parse_solver_spec, register_lasso_solver,
+                              valid_solver_names)
 
 __all__ = [
     'DEFAULT_LAMBDA', 'solve_lasso', 'homotopy_lasso', 'lasso_objective',
     'kkt_residual', 'kkt_tolerance', 'LASSO_SOLVERS', 'SOLVER_ALIASES',
     'register_lasso_solver', 'get_lasso_solver', 'valid_solver_names',
+    'parse_solver_spec',
     'mosek_status', 'find_mosek_license', 'NUM_OPS', 'num_candidates',
     'build_dictionaries', 'init_compressed', 'select_support', 'support_mask',
     'support_bias', 'support_weights', 'decode_index',

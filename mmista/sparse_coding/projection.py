@@ -224,6 +224,16 @@ def support_mask(support: ArrayLike, n: int) -> torch.Tensor:
     return mask
 
 
+def _as_numpy64(x: ArrayLike, name: str) -> np.ndarray:
+    """A float64 numpy array (on the CPU) of an array or tensor."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to('cpu', torch.float64).numpy()
+    if isinstance(x, np.ndarray):
+        return np.asarray(x, dtype=np.float64)
+    raise TypeError(f'{name} must be a numpy array or a torch tensor, got '
+                    f'{type(x).__name__}')
+
+
 def _as_tensor64(x: ArrayLike, name: str) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x.detach().to('cpu', torch.float64)
@@ -253,8 +263,10 @@ def support_bias(A: ArrayLike, z: ArrayLike, support: ArrayLike) -> ArrayLike:
     Raises:
         ValueError: On shape mismatches or invalid support indices.
     """
-    A64 = _as_tensor64(A, 'A')
-    z64 = _as_tensor64(z, 'z')
+    # numpy float64: on these tiny arrays torch's per-call overhead would
+    # cost more than the arithmetic.
+    A64 = _as_numpy64(A, 'A')
+    z64 = _as_numpy64(z, 'z')
     if A64.ndim != 2:
         raise ValueError(f'A must be 2-D (m, n), got shape '
                          f'{tuple(A64.shape)}')
@@ -262,15 +274,15 @@ def support_bias(A: ArrayLike, z: ArrayLike, support: ArrayLike) -> ArrayLike:
     if tuple(z64.shape) != (n, ):
         raise ValueError(f'z must have shape ({n},) to match A of shape '
                          f'{tuple(A64.shape)}, got {tuple(z64.shape)}')
-    S = torch.from_numpy(_index_array(support, n))
+    S = _index_array(support, n)
     A_S = A64[:, S]
-    bias = torch.zeros(n, dtype=torch.float64)
-    bias[S] = (A_S.T @ A_S) @ z64[S] - z64[S]
+    bias = np.zeros(n)
+    bias[S] = A_S.T @ (A_S @ z64[S]) - z64[S]
     if isinstance(A, torch.Tensor):
         dtype = A.dtype if A.is_floating_point() else torch.float64
-        return bias.to(device=A.device, dtype=dtype)
+        return torch.from_numpy(bias).to(device=A.device, dtype=dtype)
     dtype = A.dtype if np.issubdtype(A.dtype, np.floating) else np.float64
-    return bias.numpy().astype(dtype)
+    return bias.astype(dtype, copy=False)
 
 
 def support_weights(A: ArrayLike, b: ArrayLike, support: ArrayLike,

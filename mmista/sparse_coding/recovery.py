@@ -37,6 +37,13 @@ class ArchitectureRecovery:
     genotype: Genotype
 
 
+def _numpy64(x: ArrayLike) -> np.ndarray:
+    """A float64 numpy copy (or view) of an array or tensor, on the CPU."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to('cpu', torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
 def recover_architecture(dictionaries: Mapping[str, Sequence[ArrayLike]],
                          compressed: Mapping[str, Union[ArrayLike,
                                                         Sequence[ArrayLike]]],
@@ -77,19 +84,20 @@ def recover_architecture(dictionaries: Mapping[str, Sequence[ArrayLike]],
             raise ValueError(f'{cell}: {len(cell_A)} dictionaries but '
                              f'{len(cell_b)} compressed vectors')
         for j, A in enumerate(cell_A):
-            As.append(torch.as_tensor(A).detach().to('cpu', torch.float64))
-            bs.append(
-                torch.as_tensor(cell_b[j]).detach().to('cpu', torch.float64))
+            As.append(_numpy64(A))
+            bs.append(_numpy64(cell_b[j]))
             owners.append(cell)
+    # numpy throughout: on these tiny problems torch's per-call overhead
+    # would cost more than the arithmetic.
     zs = solve_lasso(As, bs, lam, solver=solver)
     z_of: Dict[str, List[torch.Tensor]] = {cell: [] for cell in CELL_TYPES}
     supports: Dict[str, List[torch.Tensor]] = {c: [] for c in CELL_TYPES}
     biases: Dict[str, List[torch.Tensor]] = {c: [] for c in CELL_TYPES}
     for cell, A, z in zip(owners, As, zs):
         support = select_support(z, sparsity)
-        z_of[cell].append(z)
-        supports[cell].append(support)
-        biases[cell].append(support_bias(A, z, support))
+        z_of[cell].append(torch.from_numpy(z))
+        supports[cell].append(torch.from_numpy(support))
+        biases[cell].append(torch.from_numpy(support_bias(A, z, support)))
     result = ArchitectureRecovery(
         z=z_of,
         supports=supports,

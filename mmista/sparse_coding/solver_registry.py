@@ -14,7 +14,7 @@ zero-padded float64 batch:
 It returns ``(z, used)``: ``z`` of shape ``(B, N)`` (zero in the padding)
 and a short description of what actually solved it, for the log.
 """
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Tuple, Union
 
 import numpy as np
 
@@ -55,6 +55,20 @@ def register_lasso_solver(name: str) -> Callable[[LassoBackend], LassoBackend]:
 def valid_solver_names() -> Tuple[str, ...]:
     """Returns every accepted solver name (aliases included), sorted."""
     return tuple(sorted(set(LASSO_SOLVERS) | set(SOLVER_ALIASES)))
+
+
+def parse_solver_spec(spec: str) -> Union[str, Dict[str, str]]:
+    """Turns a command-line solver name into a ``solver`` argument.
+
+    Args:
+        spec (str): A registered name or alias, optionally followed by a
+            colon and the backend's own solver (``'cvxpy:CLARABEL'``).
+
+    Returns:
+        str | dict: ``spec`` itself, or ``dict(type=name, solver=SOLVER)``.
+    """
+    name, _, sub = spec.partition(':')
+    return dict(type=name, solver=sub) if sub else name
 
 
 def get_lasso_solver(name: str) -> Tuple[str, LassoBackend]:

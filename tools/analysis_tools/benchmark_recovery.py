@@ -27,7 +27,8 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 from mmengine.logging import MMLogger
 
-from mmista.sparse_coding import kkt_residual, lasso_objective, solve_lasso
+from mmista.sparse_coding import (kkt_residual, lasso_objective,
+                                  parse_solver_spec, solve_lasso)
 
 
 def parse_args() -> argparse.Namespace:
@@ -86,12 +87,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def solver_cfg(spec: str) -> Any:
-    """Turns ``name`` or ``name:SOLVER`` into a ``solve_lasso`` solver."""
-    name, _, sub = spec.partition(':')
-    return dict(type=name, solver=sub) if sub else name
-
-
 def make_instance(
         rng: np.random.Generator,
         args: argparse.Namespace) -> Tuple[List[np.ndarray], List[np.ndarray]]:
@@ -135,7 +130,7 @@ def main() -> None:
             handler.setStream(sys.stderr)
 
     specs = list(dict.fromkeys([args.reference] + args.solvers))
-    cfgs = {spec: solver_cfg(spec) for spec in specs}
+    cfgs = {spec: parse_solver_spec(spec) for spec in specs}
     rng = np.random.default_rng(args.seed)
 
     warm_A, warm_b = make_instance(np.random.default_rng(args.seed + 1), args)

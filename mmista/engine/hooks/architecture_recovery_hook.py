@@ -4,17 +4,16 @@ import os.path as osp
 import time
 from typing import Dict, List
 
-from mmengine.dist import get_rank, get_world_size, is_main_process
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.utils import mkdir_or_exist
 
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
-from mmista.visualization import draw_genotype, plot_z_convergence
+from mmista.visualization import plot_z_convergence
 from ..utils import architecture_of, backbone_with
+from .genotype_files import save_genotype
 from .termination_hook import TerminationHook
 
-GENOTYPE_FILE = 'genotype.json'
 CONVERGENCE_FILE = 'z_convergence.png'
 HISTORY_KEY = 'architecture_z_shifts'
 
@@ -190,18 +189,5 @@ class ArchitectureRecoveryHook(Hook):
         history = list(runner.message_hub.get_info(HISTORY_KEY) or [])
         runner.message_hub.update_info(HISTORY_KEY, history + [record])
 
-        directory = osp.join(runner.work_dir, self.genotype_dir)
-        if get_world_size() > 1:
-            # Every rank's own record, to compare after the run.
-            mkdir_or_exist(directory)
-            with open(osp.join(directory, f'rank{get_rank()}.txt'),
-                      'a') as file:
-                file.write(f'epoch {epoch}: {genotype}\n')
-        if is_main_process():
-            mkdir_or_exist(directory)
-            genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
-            genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
-            if self.draw:
-                draw_genotype(genotype, osp.join(directory, f'epoch_{epoch}'))
-                draw_genotype(genotype, osp.join(runner.work_dir, 'genotype'))
+        save_genotype(runner, genotype, epoch, self.genotype_dir, self.draw)
         return changed

@@ -1,8 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """BatchNorms of the cell edges: frozen while their node searches."""
-import torch
 from mmengine.hooks import Hook
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.registry import HOOKS
 from ..utils import backbone_with
@@ -35,22 +33,6 @@ class EdgeBNFreezeHook(Hook):
         """Releases the BatchNorms of nodes that terminated."""
         self._sync(runner)
 
-    @torch.no_grad()
     def _sync(self, runner) -> None:
-        supernet = backbone_with(runner, 'architecture', type(self).__name__)
-        architecture = supernet.architecture
-        for cell in supernet.cells:
-            active = architecture.active_nodes(cell.cell_type)
-            for node, edges in enumerate(cell.nodes):
-                for bn in (m for m in edges.modules()
-                           if isinstance(m, _BatchNorm)):
-                    if not bn.affine:
-                        raise ValueError(
-                            'EdgeBNFreezeHook needs affine BatchNorms on '
-                            'the edges: one-stage search uses '
-                            'ISTASuperNet(affine=True, bn_append=True)')
-                    if active[node]:
-                        bn.weight.fill_(1.)
-                        bn.bias.zero_()
-                    bn.weight.requires_grad_(not active[node])
-                    bn.bias.requires_grad_(not active[node])
+        backbone_with(runner, 'sync_edge_batchnorms',
+                      type(self).__name__).sync_edge_batchnorms()

@@ -4,6 +4,7 @@ from typing import Dict, Iterator, Sequence
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.registry import MODELS
 from mmista.sparse_coding import num_candidates
@@ -67,10 +68,10 @@ class SuperCell(nn.Module):
         states = list(self.inputs(s0, s1))
         for j, support in enumerate(supports):
             node = 0
-            for i, k in enumerate(support):
-                out = run_edge(self.nodes[j][k], states[k // self.num_ops],
-                               drop_prob, self.training)
-                node = node + weights[j][i] * out
+            for k, weight in zip(support, weights[j].unbind(0)):
+                node = node + run_edge(self.nodes[j][k],
+                                       states[k // self.num_ops], drop_prob,
+                                       self.training, weight)
             states.append(node)
         return torch.cat(states[2:], dim=1)
 
@@ -169,6 +170,36 @@ class ISTASuperNet(CellNetwork):
     def architecture_parameters(self) -> Iterator[nn.Parameter]:
         """The compressed vectors ``b`` (one parameter per node)."""
         return self.architecture.compressed.parameters()
+
+    @torch.no_grad()
+    def sync_edge_batchnorms(self) -> None:
+        """Freezes the edge BatchNorms of searching nodes at gamma=1, beta=0.
+
+        During one-stage search every op on a cell edge ends in an affine
+        BatchNorm held at ``gamma = 1, beta = 0``, so the support weight
+        alone scales each op (SPEC section 5). As the reference code does,
+        every BatchNorm inside an edge op is held, not only the last one.
+        The BatchNorms of terminated nodes train. SyncBatchNorm layers are
+        handled alike.
+
+        Raises:
+            ValueError: If the edge BatchNorms are not affine.
+        """
+        for cell in self.cells:
+            active = self.architecture.active_nodes(cell.cell_type)
+            for node, edges in enumerate(cell.nodes):
+                for bn in (m for m in edges.modules()
+                           if isinstance(m, _BatchNorm)):
+                    if not bn.affine:
+                        raise ValueError(
+                            'frozen edge BatchNorms need affine BatchNorms '
+                            'on the edges: one-stage search uses '
+                            'ISTASuperNet(affine=True, bn_append=True)')
+                    if active[node]:
+                        bn.weight.fill_(1.)
+                        bn.bias.zero_()
+                    bn.weight.requires_grad_(not active[node])
+                    bn.bias.requires_grad_(not active[node])
 
     def recover(self, **kwargs):
         """Recovers ``z`` from ``b`` for every node and moves the supports.

@@ -153,14 +153,18 @@ class FactorizedReduce(nn.Module):
         self.conv_2 = nn.Conv2d(in_channels, half, 1, stride=2, bias=False)
         self.bn = nn.BatchNorm2d(out_channels, affine=affine)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Forward computation."""
+    def factorized(self, x: torch.Tensor) -> torch.Tensor:
+        """Everything but the final BatchNorm."""
         x = self.relu(x)
         height, width = x.shape[-2:]
         if height % 2 or width % 2:
             x = F.pad(x, (0, width % 2, 0, height % 2))
-        out = torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1)
-        return self.bn(out)
+        return torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])],
+                         dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Forward computation."""
+        return self.bn(self.factorized(x))
 
 
 class WithBN(nn.Sequential):

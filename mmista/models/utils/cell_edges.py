@@ -1,11 +1,14 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Building and running one edge of a cell, shared by every cell kind."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmcv.cnn.bricks.drop import drop_path
 
 from .candidate_ops import build_candidate_op, is_identity
 from .cell_layout import CellSpec
+from .scaled_op import run_scaled_op
 
 
 def build_edge(op_name: str, spec: CellSpec, source: int, affine: bool,
@@ -29,8 +32,11 @@ def build_edge(op_name: str, spec: CellSpec, source: int, affine: bool,
         op_name, spec.channels, stride, affine=affine, bn_append=bn_append)
 
 
-def run_edge(op: nn.Module, x: torch.Tensor, drop_prob: float,
-             training: bool) -> torch.Tensor:
+def run_edge(op: nn.Module,
+             x: torch.Tensor,
+             drop_prob: float,
+             training: bool,
+             scale: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Applies an edge op, with drop-path in training (not on identities).
 
     Args:
@@ -38,11 +44,14 @@ def run_edge(op: nn.Module, x: torch.Tensor, drop_prob: float,
         x (Tensor): The source node.
         drop_prob (float): Drop-path probability.
         training (bool): Whether the cell is in training mode.
+        scale (Tensor, optional): A 0-dim weight of the edge (a super-net's
+            support weight), folded into the op's final BatchNorm where
+            there is one (see :func:`run_scaled_op`).
 
     Returns:
-        Tensor: The edge output.
+        Tensor: The (weighted) edge output.
     """
-    out = op(x)
+    out = op(x) if scale is None else run_scaled_op(op, x, scale)
     if drop_prob > 0. and not is_identity(op):
         out = drop_path(out, drop_prob, training)
     return out

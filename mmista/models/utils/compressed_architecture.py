@@ -11,6 +11,7 @@ broadcast like any buffer under DDP.
 import math
 from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.dist import broadcast, get_world_size
@@ -216,26 +217,40 @@ class CompressedArchitecture(nn.Module):
         if nodes is None:
             nodes = {cell: self.active_nodes(cell) for cell in CELL_TYPES}
         for cell in CELL_TYPES:
-            z_buffer = getattr(self, f'{cell}_z')
-            support_buffer = getattr(self, f'{cell}_support')
-            bias_buffer = getattr(self, f'{cell}_bias')
-            shift_buffer = getattr(self, f'{cell}_z_shift')
-            for j in range(self.steps):
-                if not nodes[cell][j]:
-                    continue
-                z = result.z[cell][j]
-                support = result.supports[cell][j]
-                if bool(self.recovered):
-                    shift_buffer[j] = torch.linalg.vector_norm(
-                        z.to(z_buffer) - z_buffer[j, :z.numel()])
-                z_buffer[j].zero_()
-                z_buffer[j, :z.numel()] = z.to(z_buffer.device)
-                support_buffer[j] = support.to(support_buffer.device)
-                bias_buffer[j] = result.biases[cell][j][support].to(
-                    bias_buffer.device)
+            if any(nodes[cell]):
+                self._install(cell, result, nodes[cell])
         self.recovered.fill_(True)
         self._refresh_cache()
         return result
+
+    def _install(self, cell: str, result: ArchitectureRecovery,
+                 update: List[bool]) -> None:
+        """Writes the solution of the ``update`` nodes of a cell type into
+        the buffers (one copy per buffer) and their z shifts (from the
+        second recovery on)."""
+        z_buffer = getattr(self, f'{cell}_z')
+        z_new = np.zeros(tuple(z_buffer.shape))
+        support_new = np.zeros((self.steps, self.sparsity), dtype=np.int64)
+        bias_new = np.zeros((self.steps, self.sparsity))
+        for j in range(self.steps):
+            z, support = result.z[cell][j], result.supports[cell][j]
+            z_new[j, :z.numel()] = z.numpy()
+            support_new[j] = support.numpy()
+            bias_new[j] = result.biases[cell][j].numpy()[support_new[j]]
+        new = {
+            'z': z_new,
+            'support': support_new,
+            'bias': bias_new,
+        }
+        if bool(self.recovered):
+            new['z_shift'] = np.linalg.norm(
+                z_new - z_buffer.cpu().numpy(), axis=1)
+        rows = torch.tensor(update, device=z_buffer.device)
+        for name, values in new.items():
+            buffer = getattr(self, f'{cell}_{name}')
+            values = torch.from_numpy(values).to(buffer)
+            mask = rows.view(-1, *([1] * (buffer.dim() - 1)))
+            buffer.copy_(torch.where(mask, values, buffer))
 
     def genotype(self) -> Genotype:
         """The architecture read from the current supports."""

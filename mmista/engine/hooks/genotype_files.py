@@ -1,0 +1,45 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Writing a search's genotype after an epoch, shared by the search hooks."""
+import os.path as osp
+
+from mmengine.dist import get_rank, get_world_size, is_main_process
+from mmengine.utils import mkdir_or_exist
+
+from mmista.structures import Genotype
+from mmista.visualization import draw_genotype
+
+#: The latest genotype of a search, in the work dir.
+GENOTYPE_FILE = 'genotype.json'
+
+
+def save_genotype(runner, genotype: Genotype, epoch: int, genotype_dir: str,
+                  draw: bool) -> None:
+    """Writes the genotype of epoch ``epoch`` into the work dir.
+
+    On the main process: ``work_dir/genotype.json`` (the latest) and
+    ``work_dir/<genotype_dir>/epoch_<epoch>.json``, with the cell drawings
+    ``genotype_{normal,reduce}.png`` and
+    ``<genotype_dir>/epoch_<epoch>_{normal,reduce}.png`` when ``draw``. In
+    distributed runs every rank also appends its genotype to
+    ``<genotype_dir>/rank<r>.txt``, to compare the ranks after the run.
+
+    Args:
+        runner (Runner): The runner (its work dir).
+        genotype (Genotype): The architecture to write.
+        epoch (int): Epochs trained so far.
+        genotype_dir (str): Sub-directory of the work dir.
+        draw (bool): Also draw the cells.
+    """
+    directory = osp.join(runner.work_dir, genotype_dir)
+    if get_world_size() > 1:
+        mkdir_or_exist(directory)
+        with open(osp.join(directory, f'rank{get_rank()}.txt'), 'a') as file:
+            file.write(f'epoch {epoch}: {genotype}\n')
+    if not is_main_process():
+        return
+    mkdir_or_exist(directory)
+    genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
+    genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
+    if draw:
+        draw_genotype(genotype, osp.join(directory, f'epoch_{epoch}'))
+        draw_genotype(genotype, osp.join(runner.work_dir, 'genotype'))

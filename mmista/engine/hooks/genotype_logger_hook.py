@@ -1,0 +1,100 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The genotype a relaxed super-net derives, after every search epoch."""
+from typing import Dict, List, Optional
+
+from mmengine.hooks import Hook
+
+from mmista.registry import HOOKS
+from mmista.structures import CELL_TYPES, Genotype
+from ..utils import backbone_with
+from .genotype_files import save_genotype
+
+
+def changed_genotype_nodes(before: Genotype,
+                           after: Genotype) -> Dict[str, List[int]]:
+    """Per cell type, the nodes whose set of (op, input) pairs changed.
+
+    Args:
+        before (Genotype): The earlier genotype.
+        after (Genotype): The later one (same number of nodes and edges
+            per node).
+
+    Returns:
+        dict[str, list[int]]: Indices of the nodes that changed.
+    """
+    per_node = after.edges_per_node
+    changed = {}
+    for cell in CELL_TYPES:
+        old, new = getattr(before, cell), getattr(after, cell)
+        changed[cell] = [
+            j for j in range(len(new) // per_node)
+            if set(map(tuple, old[j * per_node:(j + 1) * per_node])) !=
+            set(map(tuple, new[j * per_node:(j + 1) * per_node]))
+        ]
+    return changed
+
+
+@HOOKS.register_module()
+class GenotypeLoggerHook(Hook):
+    """Logs and saves the genotype of a relaxed super-net every epoch.
+
+    For search backbones whose architecture is read off continuous
+    variables at any time, such as :class:`DenseSuperNet` (DARTS: the
+    strongest softmax weights): after every ``interval`` epochs it logs the
+    backbone's ``genotype()`` and which nodes changed since the last one,
+    sends ``arch/changed_nodes`` to the visualizer (TensorBoard when
+    configured) and writes the genotype files and drawings as
+    :class:`ArchitectureRecoveryHook` does (``genotype.json``,
+    ``genotypes/epoch_<e>.json``, PNGs). ISTA super-nets use
+    :class:`ArchitectureRecoveryHook` instead, which also moves their
+    supports.
+
+    Args:
+        interval (int): Every ``interval`` epochs. Defaults to 1.
+        genotype_dir (str): Sub-directory of the work dir for the per-epoch
+            genotypes. Defaults to ``'genotypes'``.
+        draw (bool): Also draw the cells to PNG files. Defaults to True.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 interval: int = 1,
+                 genotype_dir: str = 'genotypes',
+                 draw: bool = True):
+        if interval < 1:
+            raise ValueError(f'interval must be >= 1, got {interval}')
+        self.interval = interval
+        self.genotype_dir = genotype_dir
+        self.draw = draw
+        self._previous: Optional[Genotype] = None
+
+    def after_train_epoch(self, runner) -> None:
+        """Reports the genotype of the epochs trained so far."""
+        epoch = runner.epoch + 1
+        if epoch % self.interval == 0:
+            self.report(runner, epoch)
+
+    def report(self, runner, epoch: int) -> None:
+        """Logs, visualises and saves the current genotype.
+
+        Args:
+            runner (Runner): The runner.
+            epoch (int): Epochs trained so far.
+        """
+        backbone = backbone_with(runner, 'genotype', type(self).__name__)
+        genotype = backbone.genotype()
+        if self._previous is None:
+            changed = None
+        else:
+            changed = changed_genotype_nodes(self._previous, genotype)
+            runner.visualizer.add_scalars(
+                {'arch/changed_nodes': sum(map(len, changed.values()))},
+                step=epoch)
+        changes = 'n/a (first genotype of this run)' if changed is None \
+            else '; '.join(f'{cell} {changed[cell] or "none"}'
+                           for cell in CELL_TYPES)
+        runner.logger.info(f'Genotype (epoch {epoch}; changed nodes: '
+                           f'{changes}): {genotype}')
+        save_genotype(runner, genotype, epoch, self.genotype_dir, self.draw)
+        self._previous = genotype

@@ -1,0 +1,43 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""tools/analysis_tools/benchmark.py in a tiny setting: it works (no
+timing is asserted; machines here are shared)."""
+import json
+
+from ..utils import run_tool
+
+TOOL = 'tools/analysis_tools/benchmark.py'
+TINY = [
+    '--channels', '4', '--layers', '3', '--batch-size', '4',
+    '--image-size', '16', '--repeats', '2', '--warmup', '1',
+    '--memory-steps', '1', '--recovery-repeats', '3'
+]
+
+
+def test_benchmark_prints_the_headline_figures():
+    proc = run_tool(TOOL, *TINY)
+    report = json.loads(proc.stdout)
+    for key in ('ista_over_target_step', 'dense_over_ista_step',
+                'ista_over_target_peak_mem', 'recovery_ms'):
+        assert report[key] > 0
+        assert report['targets'][key]['value'] == report[key]
+        assert isinstance(report['targets'][key]['holds'], bool)
+    steps = report['step_seconds_median']
+    assert report['ista_over_target_step'] == steps['ista'] / steps['target']
+    assert all(len(report['step_seconds'][m]) == 2 for m in steps)
+    mem = report['peak_mem_mib']
+    assert all(mem[m] > 0 for m in ('ista', 'target', 'dense'))
+    assert report['peak_mem_method'].startswith('rss')
+    # The dense baseline holds every op of every edge; the target only the
+    # supported ones.
+    params = report['num_params']
+    assert params['dense'] > 3 * params['target']
+    assert set(report['recovery']) == {'auto', 'cvxpy:CLARABEL'}
+    assert report['recovery_ms'] == report['recovery']['auto']['median_ms']
+    assert report['config']['device'] == 'cpu'
+    assert report['ista_forward_host_syncs'] is None  # CUDA only
+
+
+def test_benchmark_refuses_amp_without_cuda():
+    proc = run_tool(TOOL, '--amp', check=False)
+    assert proc.returncode != 0
+    assert '--amp needs --device cuda' in proc.stderr

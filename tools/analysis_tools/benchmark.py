@@ -1,0 +1,453 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Measure what ISTA-NAS's search costs against the target network and DARTS.
+
+Three networks of the same space, channels, cells and batch are trained
+for a few steps in this one process:
+
+- ``ista``: the ISTA super-net in the one-stage search phase
+  (:class:`ISTASuperNet` with BN-appended ops whose edge BatchNorms are
+  frozen, supports from its first recovery): one forward of the
+  classification loss, one backward, an SGD step on the weights and an
+  Adam step on ``b``, through :meth:`SearchClassifier.train_step`;
+- ``target``: the derived network of the same supports
+  (:class:`DerivedNet`, BN-appended ops): forward, backward, SGD step;
+- ``dense``: the DARTS relaxation (:class:`DenseSuperNet`, every op of
+  every edge): forward, backward, SGD on the weights, Adam on ``alpha``.
+
+Steps run interleaved (rotating order, each model once per round) and the
+medians over the rounds are compared. Peak memory is measured per model
+with the others freed: process RSS on CPU, the allocator's peak on CUDA,
+above what was resident before the model was built (parameters, optimizer
+state, activations and gradients of two steps). Finally one full recovery
+(every node of both cell types: solve, select, install) is timed with each
+solver. The tool prints one JSON object; its top-level
+``ista_over_target_step``, ``dense_over_ista_step``,
+``ista_over_target_peak_mem`` and ``recovery_ms`` are checked against the
+targets under ``targets``.
+
+Example::
+
+    python tools/analysis_tools/benchmark.py
+    python tools/analysis_tools/benchmark.py --device cuda --amp
+"""
+import argparse
+import copy
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from typing import Callable, Dict, List, Tuple
+
+import torch
+from mmengine.logging import MMLogger
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmpretrain.structures import DataSample
+
+from mmista.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from mmista.sparse_coding import parse_solver_spec
+from mmista.utils import PeakMemory, register_all_modules
+
+#: Upper (``max``) or lower (``min``) bounds of the headline figures.
+TARGETS = {
+    'ista_over_target_step': ('max', 1.05),
+    'dense_over_ista_step': ('min', 8.0),
+    'ista_over_target_peak_mem': ('max', 1.10),
+    'recovery_ms': ('max', 5.0),
+}
+MODEL_NAMES = ('ista', 'target', 'dense')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Time and measure the ISTA super-net, its target network '
+        'and the dense DARTS baseline, and time the recovery.')
+    parser.add_argument(
+        '--channels', type=int, default=16, help='initial channels C')
+    parser.add_argument('--layers', type=int, default=8, help='cells')
+    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument(
+        '--image-size', type=int, default=32, help='square input side')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=7,
+        help='timed rounds (each model steps once per round)')
+    parser.add_argument(
+        '--warmup', type=int, default=1, help='untimed rounds first')
+    parser.add_argument(
+        '--memory-steps',
+        type=int,
+        default=2,
+        help='steps per model while its peak memory is measured')
+    parser.add_argument(
+        '--recovery-repeats',
+        type=int,
+        default=30,
+        help='timed full recoveries per solver')
+    parser.add_argument(
+        '--solvers',
+        nargs='+',
+        default=['auto', 'cvxpy:CLARABEL'],
+        help='recovery solvers: a registered name, optionally with a cvxpy '
+        'solver after a colon (cvxpy:CLARABEL, cvxpy:MOSEK); the first is '
+        'the default solver reported as recovery_ms')
+    parser.add_argument(
+        '--device', default='cpu', help="'cpu', 'cuda' or 'cuda:N'")
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision (AmpOptimWrapper, float16); needs CUDA')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='CPU threads for torch (default: torch\'s own choice)')
+    parser.add_argument('--seed', type=int, default=0)
+    return parser.parse_args()
+
+
+def check_args(args: argparse.Namespace) -> torch.device:
+    """Validates the arguments; returns the device."""
+    for name in ('channels', 'layers', 'batch_size', 'image_size', 'repeats',
+                 'memory_steps', 'recovery_repeats'):
+        if getattr(args, name) < 1:
+            raise SystemExit(f'--{name.replace("_", "-")} must be >= 1')
+    if args.warmup < 0:
+        raise SystemExit('--warmup must be >= 0')
+    if args.channels % 2:
+        raise SystemExit('--channels must be even (FactorizedReduce halves '
+                         'it)')
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as error:
+        raise SystemExit(f'--device {args.device!r}: {error}')
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device {args.device}: no CUDA device here '
+                         '(torch.cuda.is_available() is False)')
+    if device.type not in ('cpu', 'cuda'):
+        raise SystemExit(f'--device must be cpu or cuda, got {args.device}')
+    if args.amp and device.type != 'cuda':
+        raise SystemExit('--amp needs --device cuda: mmengine\'s '
+                         'AmpOptimWrapper trains on GPUs')
+    return device
+
+
+def classifier_cfg(backbone: dict, args: argparse.Namespace,
+                   classifier: str) -> dict:
+    """A 10-class classifier around ``backbone`` (no auxiliary head)."""
+    return dict(
+        type=classifier,
+        data_preprocessor=dict(
+            type='ClsDataPreprocessor',
+            num_classes=10,
+            mean=[125.3, 123.0, 113.9],
+            std=[63.0, 62.1, 66.7]),
+        backbone=dict(channels=args.channels, layers=args.layers, **backbone),
+        neck=None,
+        head=dict(
+            type='DartsClsHead',
+            num_classes=10,
+            in_channels=4 * args.channels * 4,
+            loss=dict(type='CrossEntropyLoss'),
+            topk=(1, )))
+
+
+def weights_optim(args: argparse.Namespace) -> dict:
+    """The one-stage weights optimizer (SPEC section 5)."""
+    return dict(
+        type='AmpOptimWrapper' if args.amp else 'OptimWrapper',
+        optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4),
+        clip_grad=dict(max_norm=5.))
+
+
+def search_optim(model: torch.nn.Module,
+                 args: argparse.Namespace) -> OptimWrapper:
+    """Weights and architecture wrappers of a one-stage search."""
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(
+            type='SearchOptimWrapperConstructor',
+            optim_wrapper_cfg=dict(
+                weights=weights_optim(args),
+                architecture=dict(
+                    type='AmpOptimWrapper' if args.amp else 'OptimWrapper',
+                    optimizer=dict(
+                        type='Adam',
+                        lr=3e-4,
+                        betas=(0.5, 0.999),
+                        weight_decay=1e-3)))))
+    return constructor(model)
+
+
+def build_ista(args: argparse.Namespace,
+               device: torch.device) -> Tuple[torch.nn.Module, OptimWrapper]:
+    """The ISTA super-net at the start of one-stage search."""
+    model = MODELS.build(
+        classifier_cfg(
+            dict(
+                type='ISTASuperNet',
+                affine=True,
+                bn_append=True,
+                arch_seed=args.seed), args, 'SearchClassifier'))
+    model.backbone.recover()  # the supports a search starts from
+    model.backbone.sync_edge_batchnorms()
+    model.to(device)
+    return model, search_optim(model, args)
+
+
+def build_target(genotype: dict, args: argparse.Namespace,
+                 device: torch.device) -> Tuple[torch.nn.Module, OptimWrapper]:
+    """The derived network of the super-net's supports."""
+    model = MODELS.build(
+        classifier_cfg(
+            dict(type='DerivedNet', genotype=genotype, bn_append=True), args,
+            'ImageClassifier')).to(device)
+    return model, build_optim_wrapper(model, weights_optim(args))
+
+
+def build_dense(args: argparse.Namespace,
+                device: torch.device) -> Tuple[torch.nn.Module, OptimWrapper]:
+    """The dense DARTS relaxation, searched one-stage like the super-net."""
+    model = MODELS.build(
+        classifier_cfg(dict(type='DenseSuperNet'), args,
+                       'SearchClassifier')).to(device)
+    return model, search_optim(model, args)
+
+
+def make_batch(args: argparse.Namespace) -> dict:
+    """A fixed batch of random uint8 images and labels."""
+    generator = torch.Generator().manual_seed(args.seed)
+    images = torch.randint(
+        0,
+        256, (args.batch_size, 3, args.image_size, args.image_size),
+        dtype=torch.uint8,
+        generator=generator)
+    labels = torch.randint(0, 10, (args.batch_size, ), generator=generator)
+    return dict(
+        inputs=images,
+        data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
+
+
+def synchronize(device: torch.device) -> None:
+    """Waits for the device's queued work (no-op on CPU)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def timed_step(model: torch.nn.Module, optim_wrapper: OptimWrapper,
+               batch: dict, device: torch.device) -> float:
+    """Seconds of one training step (forward, backward, optimizers)."""
+    synchronize(device)
+    start = time.perf_counter()
+    model.train_step(batch, optim_wrapper)
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def time_steps(models: Dict[str, Tuple[torch.nn.Module, OptimWrapper]],
+               batch: dict, args: argparse.Namespace,
+               device: torch.device) -> Dict[str, List[float]]:
+    """Interleaved training steps; the seconds of the timed rounds."""
+    names = list(models)
+    times: Dict[str, List[float]] = {name: [] for name in names}
+    for round_index in range(args.warmup + args.repeats):
+        shift = round_index % len(names)  # no model always runs first
+        for name in names[shift:] + names[:shift]:
+            seconds = timed_step(*models[name], batch, device)
+            if round_index >= args.warmup:
+                times[name].append(seconds)
+    return times
+
+
+def peak_step_memory(build: Callable[[], Tuple[torch.nn.Module,
+                                               OptimWrapper]],
+                     batch: dict, args: argparse.Namespace,
+                     device: torch.device) -> Tuple[int, str]:
+    """Peak memory of building a model and training it a few steps."""
+    with PeakMemory(device) as meter:
+        model, optim_wrapper = build()
+        for _ in range(args.memory_steps):
+            model.train_step(batch, optim_wrapper)
+        del model, optim_wrapper
+    return meter.peak_bytes, meter.method
+
+
+def forward_host_syncs(model: torch.nn.Module, batch: dict,
+                       device: torch.device) -> int:
+    """Host synchronisations in one training forward (CUDA only).
+
+    The batch is moved to the device first; the forward of the loss then
+    runs under ``torch.cuda.set_sync_debug_mode('warn')`` and every
+    synchronisation warning is counted.
+    """
+    data = model.data_preprocessor(batch, True)
+    synchronize(device)
+    previous = torch.cuda.get_sync_debug_mode()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            model(**data, mode='loss')
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
+    return sum('synchroniz' in str(w.message) for w in caught)
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux), else what platform says."""
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def time_recovery(supernet: torch.nn.Module, args: argparse.Namespace,
+                  logger: MMLogger) -> Dict[str, dict]:
+    """Median milliseconds of one full recovery per solver."""
+    report = {}
+    for spec in args.solvers:
+        level = logger.level
+        logger.setLevel(logging.WARNING)  # not one line per solve
+        try:
+            report[spec] = time_solver(supernet, spec, args)
+        finally:
+            logger.setLevel(level)
+        logger.info(f'recovery with {spec}: '
+                    f'{report[spec]["median_ms"]:.2f} ms (median)')
+    return report
+
+
+def time_solver(supernet: torch.nn.Module, spec: str,
+                args: argparse.Namespace) -> dict:
+    """Times full recoveries of a copy of the super-net's architecture."""
+    architecture = copy.deepcopy(supernet.architecture).cpu()
+    solver = parse_solver_spec(spec)
+    architecture.recover(lam=supernet.lam, solver=solver)  # warm-up
+    samples = []
+    for _ in range(args.recovery_repeats):
+        start = time.perf_counter()
+        architecture.recover(lam=supernet.lam, solver=solver)
+        samples.append(time.perf_counter() - start)
+    return dict(
+        median_ms=statistics.median(samples) * 1e3,
+        min_ms=min(samples) * 1e3,
+        runs=len(samples))
+
+
+def check_targets(figures: Dict[str, float]) -> Dict[str, dict]:
+    """Compares the headline figures with :data:`TARGETS`."""
+    checked = {}
+    for key, (kind, bound) in TARGETS.items():
+        value = figures[key]
+        holds = value <= bound if kind == 'max' else value >= bound
+        checked[key] = dict(value=value, **{kind: bound}, holds=holds)
+    return checked
+
+
+def quiet_logger() -> MMLogger:
+    """A logger writing to stderr only, so stdout holds just the JSON."""
+    # The newest instance is the one mmengine's print_log(logger='current')
+    # writes to.
+    logger = MMLogger.get_instance(
+        f'benchmark_{time.time_ns()}', log_level='INFO')
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+    return logger
+
+
+def main() -> None:
+    args = parse_args()
+    device = check_args(args)
+    register_all_modules()
+    logger = quiet_logger()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(args.seed)
+    batch = make_batch(args)
+
+    ista = build_ista(args, device)
+    genotype = ista[0].backbone.genotype()
+    models = {
+        'ista': ista,
+        'target': build_target(genotype.to_dict(), args, device),
+        'dense': build_dense(args, device),
+    }
+    logger.info(f'supports of the first recovery: {genotype}')
+    times = time_steps(models, batch, args, device)
+    step_s = {name: statistics.median(times[name]) for name in MODEL_NAMES}
+    logger.info('median step seconds: ' +
+                ', '.join(f'{k} {v:.4f}' for k, v in step_s.items()))
+    syncs = (
+        forward_host_syncs(ista[0], batch, device)
+        if device.type == 'cuda' else None)
+    recovery = time_recovery(ista[0].backbone, args, logger)
+    num_params = {
+        name: sum(p.numel() for p in model.parameters())
+        for name, (model, _) in models.items()
+    }
+    del models, ista
+
+    builders = {
+        'ista': lambda: build_ista(args, device),
+        'target': lambda: build_target(genotype.to_dict(), args, device),
+        'dense': lambda: build_dense(args, device),
+    }
+    peak_mem, method = {}, None
+    for name in MODEL_NAMES:
+        peak_mem[name], method = peak_step_memory(builders[name], batch,
+                                                  args, device)
+        logger.info(f'peak memory of {name}: {peak_mem[name] / 2**20:.1f} '
+                    'MiB')
+
+    figures = dict(
+        ista_over_target_step=step_s['ista'] / step_s['target'],
+        dense_over_ista_step=step_s['dense'] / step_s['ista'],
+        ista_over_target_peak_mem=peak_mem['ista'] / peak_mem['target'],
+        recovery_ms=recovery[args.solvers[0]]['median_ms'])
+    report = dict(
+        **figures,
+        targets=check_targets(figures),
+        step_seconds_median=step_s,
+        step_seconds=times,
+        peak_mem_mib={k: v / 2**20
+                      for k, v in peak_mem.items()},
+        peak_mem_method=method,
+        recovery=recovery,
+        default_solver=args.solvers[0],
+        ista_forward_host_syncs=syncs,
+        num_params=num_params,
+        genotype=genotype.to_dict(),
+        config=dict(
+            channels=args.channels,
+            layers=args.layers,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            repeats=args.repeats,
+            warmup=args.warmup,
+            memory_steps=args.memory_steps,
+            recovery_repeats=args.recovery_repeats,
+            device=str(device),
+            amp=args.amp,
+            threads=torch.get_num_threads(),
+            seed=args.seed),
+        machine=dict(
+            torch=torch.__version__,
+            cpu=cpu_name(),
+            cpu_count=os.cpu_count(),
+            cuda_device=torch.cuda.get_device_name(device)
+            if device.type == 'cuda' else None))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == '__main__':
+    main()
