@@ -2,6 +2,7 @@
 """One-stage search in a real Runner: termination, BN release, phase
 switch, drop-path, export."""
 import copy
+import json
 import logging
 
 import pytest
@@ -208,3 +209,20 @@ def test_exported_model_equals_supernet(onestage_run):
         got = exported(inputs, mode='tensor')
     scale = expected.abs().max()
     assert (got - expected).abs().max() <= 1e-4 * scale
+
+
+def test_progress_log_counts_searching_nodes(onestage_run):
+    _, _, messages, work_dir = onestage_run
+    assert any('the ETA assumes the longest run' in m for m in messages)
+    assert any('[2][1/3]' in m and 'searching_nodes: 7' in m
+               for m in messages)
+    scalars = next(work_dir.glob('*/vis_data/scalars.json'))
+    records = [json.loads(line) for line in scalars.read_text().splitlines()]
+    per_epoch = {}
+    for record in records:
+        if 'searching_nodes' in record:
+            epoch = (record['step'] - 1) // 3  # 3 iterations per epoch
+            per_epoch.setdefault(epoch, set()).add(record['searching_nodes'])
+    assert per_epoch[0] == {8} and per_epoch[1] == per_epoch[2] == {7}
+    assert all(per_epoch[e] == {0}
+               for e in range(SEARCH_CAP, SEARCH_CAP + EVAL_EPOCHS))

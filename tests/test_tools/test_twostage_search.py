@@ -10,7 +10,9 @@ from mmengine.config import Config
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
 from ..utils import REPO_ROOT, TINY_TRAIN_OPTIONS, run_tool
 
-SEARCH_CONFIG = osp.join(REPO_ROOT, 'configs', 'ista', 'twostage_digits.py')
+# twostage_digits.py with TensorBoard next to the JSON scalars.
+SEARCH_CONFIG = osp.join(REPO_ROOT, 'configs', 'ista',
+                         'twostage_digits_tensorboard.py')
 EPOCHS = 3
 
 # 3 cells of C = 4 (64 output channels), 128 digits split 64/64, no random
@@ -104,6 +106,19 @@ def test_search_writes_genotypes_and_logs(finished_search):
     assert [r['step'] for r in arch] == list(range(EPOCHS + 1))
     norms = [r['arch/b_norm_normal'] for r in arch]
     assert norms[-1] != norms[0]  # b moved
+
+    # The same scalars reach TensorBoard.
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+    events = EventAccumulator(str(scalars_files[0].parent)).Reload()
+    tags = events.Tags()['scalars']
+    for tag in ('arch/b_norm_normal', 'arch/changed_nodes', 'loss',
+                'arch_loss', 'accuracy/top1'):
+        assert tag in tags
+    assert [e.step for e in events.Scalars('arch/b_norm_normal')
+            ] == list(range(EPOCHS + 1))
+    assert events.Scalars('arch/b_norm_normal')[-1].value == \
+        pytest.approx(norms[-1])
 
 
 def test_genotype_becomes_an_evaluation_config_that_trains(

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
 
 from mmista.registry import HOOKS, PARAM_SCHEDULERS
+from mmista.structures import CELL_TYPES
 from ..utils import architecture_of
 
 FIXED_EPOCH_KEY = 'architecture.fixed_epoch'
@@ -35,8 +36,11 @@ class PhaseSwitchHook(Hook):
       schedulers' ``begin``/``end`` count from the switch);
     - the run's length becomes the switch epoch plus ``eval_epochs``.
 
-    The log says when and at which epoch the architecture was fixed. A run
-    resumed after the switch gets the evaluation schedule and length back.
+    The log says when and at which epoch the architecture was fixed, and
+    every iteration's log line (and the visualizer) carries
+    ``searching_nodes``, the nodes still searching (0 after the switch). A
+    run resumed after the switch gets the evaluation schedule and length
+    back.
     ``train_cfg.max_epochs`` only bounds the run until the switch: set it to
     at least the search cap plus ``eval_epochs``.
 
@@ -63,6 +67,7 @@ class PhaseSwitchHook(Hook):
         self.eval_epochs = eval_epochs
         self.scheduler_cfgs = [dict(cfg) for cfg in param_scheduler]
         self.optimizer = optimizer
+        self._searching_nodes = 0
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Installs the evaluation schedule before the runner restores the
@@ -73,16 +78,26 @@ class PhaseSwitchHook(Hook):
             self._install_schedulers(runner, reset_lr=False)
 
     def before_train(self, runner) -> None:
-        """Restores the evaluation length of a resumed run."""
+        """Restores the evaluation length of a resumed run, or says how
+        long the ETA assumes the search to be."""
         architecture = self._architecture(runner)
         if architecture.is_fixed:
             self._set_max_epochs(runner,
                                  int(architecture.fixed_epoch) +
                                  self.eval_epochs)
+        else:
+            runner.logger.info(
+                'Searching: until the architecture is fixed the ETA assumes '
+                f'the longest run, {runner.max_epochs} epochs (the search '
+                f'cap plus {self.eval_epochs} evaluation epochs); '
+                '`searching_nodes` in the log counts the nodes still '
+                'searching.')
 
     def before_train_epoch(self, runner) -> None:
         """Switches when every node has terminated."""
         architecture = self._architecture(runner)
+        self._searching_nodes = sum(
+            sum(architecture.active_nodes(cell)) for cell in CELL_TYPES)
         if architecture.is_fixed or not architecture.all_terminated:
             return
         epoch = runner.epoch
@@ -94,6 +109,16 @@ class PhaseSwitchHook(Hook):
             f'terminated. Evaluation training for {self.eval_epochs} epochs '
             f'(to epoch {epoch + self.eval_epochs}) with a fresh learning-'
             f'rate schedule. Genotype: {architecture.genotype()}')
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch=None) -> None:
+        """Puts the number of searching nodes into the iteration log (and
+        the visualizer): 0 once the architecture is fixed. (Before the
+        iteration, so that the logger's ``after_train_iter`` has it.)"""
+        runner.message_hub.update_scalar('train/searching_nodes',
+                                         self._searching_nodes)
 
     def after_train(self, runner) -> None:
         """Warns if the run ended before the architecture was fixed."""
