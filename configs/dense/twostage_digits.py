@@ -5,14 +5,9 @@
 # it).
 _base_ = ['../ista/twostage_digits.py']
 
+# DenseSuperNet's defaults are the search setting (CIFAR stem, 4 nodes,
+# non-affine BatchNorms, 2 edges per node in the genotype).
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='DenseSuperNet',
-        channels=8,
-        layers=5,
-        stem='cifar',
-        steps=4,
-        edges_per_node=2,
-        affine=False))
+        _delete_=True, type='DenseSuperNet', channels=8, layers=5))
 custom_hooks = [dict(type='GenotypeLoggerHook')]

@@ -8,10 +8,13 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 
-from mmista.engine.hooks import DropPathRampHook
+from mmista.engine.hooks import (ArchitectureRecoveryHook, DropPathRampHook,
+                                 GenotypeLoggerHook)
 from mmista.engine.hooks.architecture_recovery_hook import changed_nodes
+from mmista.engine.hooks.genotype_logger_hook import changed_genotype_nodes
 from mmista.engine.hooks.weights_only_checkpoint_hook import (from_plain,
                                                               to_plain)
+from mmista.structures import Genotype
 from ..utils import tiny_config
 
 
@@ -63,3 +66,22 @@ def test_changed_nodes_compares_edge_sets():
     before = {'normal': [[0, 1], [2, 5]], 'reduce': [[3, 4], [0, 9]]}
     after = {'normal': [[1, 0], [2, 6]], 'reduce': [[3, 4], [1, 9]]}
     assert changed_nodes(before, after) == {'normal': [1], 'reduce': [1]}
+
+
+def test_changed_genotype_nodes_compares_edge_sets():
+    concat = [2, 3, 4, 5]
+    normal = [('sep_conv_3x3', 0), ('skip_connect', 1)] * 4
+    reduce = [('max_pool_3x3', 0), ('max_pool_3x3', 1)] * 4
+    before = Genotype(normal, concat, reduce, concat)
+    moved = list(normal)
+    moved[2:4] = [('skip_connect', 1), ('sep_conv_3x3', 0)]  # same set
+    moved[6] = ('dil_conv_5x5', 0)  # node 3 changed
+    after = Genotype(moved, concat, reduce, concat)
+    assert changed_genotype_nodes(before, after) == dict(
+        normal=[3], reduce=[])
+
+
+def test_genotype_hooks_refuse_a_bad_interval():
+    for hook in (ArchitectureRecoveryHook, GenotypeLoggerHook):
+        with pytest.raises(ValueError, match='interval must be >= 1'):
+            hook(interval=0)

@@ -5,13 +5,12 @@ import time
 from typing import Dict, List
 
 from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
 
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
 from mmista.visualization import plot_z_convergence
 from ..utils import architecture_of, backbone_with
-from .genotype_files import save_genotype
+from .genotype_files import GenotypeWriterHook
 from .termination_hook import TerminationHook
 
 CONVERGENCE_FILE = 'z_convergence.png'
@@ -39,7 +38,7 @@ def changed_nodes(before: Dict[str, List[List[int]]],
 
 
 @HOOKS.register_module()
-class ArchitectureRecoveryHook(Hook):
+class ArchitectureRecoveryHook(GenotypeWriterHook):
     """Recovers the super-net's architecture from ``b`` (SPEC sections 3-4).
 
     Before training, unless the architecture state was restored from a
@@ -77,16 +76,6 @@ class ArchitectureRecoveryHook(Hook):
     """
 
     priority = 'NORMAL'
-
-    def __init__(self,
-                 interval: int = 1,
-                 genotype_dir: str = 'genotypes',
-                 draw: bool = True):
-        if interval < 1:
-            raise ValueError(f'interval must be >= 1, got {interval}')
-        self.interval = interval
-        self.genotype_dir = genotype_dir
-        self.draw = draw
 
     def before_train(self, runner) -> None:
         """Recovers the initial architecture unless it was restored."""
@@ -189,5 +178,5 @@ class ArchitectureRecoveryHook(Hook):
         history = list(runner.message_hub.get_info(HISTORY_KEY) or [])
         runner.message_hub.update_info(HISTORY_KEY, history + [record])
 
-        save_genotype(runner, genotype, epoch, self.genotype_dir, self.draw)
+        self.save(runner, genotype, epoch)
         return changed

@@ -1,8 +1,9 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Writing a search's genotype after an epoch, shared by the search hooks."""
+"""Writing a search's genotype after an epoch: the base of the search hooks."""
 import os.path as osp
 
 from mmengine.dist import get_rank, get_world_size, is_main_process
+from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
 from mmista.structures import Genotype
@@ -43,3 +44,29 @@ def save_genotype(runner, genotype: Genotype, epoch: int, genotype_dir: str,
     if draw:
         draw_genotype(genotype, osp.join(directory, f'epoch_{epoch}'))
         draw_genotype(genotype, osp.join(runner.work_dir, 'genotype'))
+
+
+class GenotypeWriterHook(Hook):
+    """A hook that writes the search's genotype every ``interval`` epochs.
+
+    Args:
+        interval (int): Every ``interval`` epochs. Defaults to 1.
+        genotype_dir (str): Sub-directory of the work dir for the per-epoch
+            genotypes. Defaults to ``'genotypes'``.
+        draw (bool): Also draw every written genotype's cells to PNG files
+            (see :func:`save_genotype`). Defaults to True.
+    """
+
+    def __init__(self,
+                 interval: int = 1,
+                 genotype_dir: str = 'genotypes',
+                 draw: bool = True):
+        if interval < 1:
+            raise ValueError(f'interval must be >= 1, got {interval}')
+        self.interval = interval
+        self.genotype_dir = genotype_dir
+        self.draw = draw
+
+    def save(self, runner, genotype: Genotype, epoch: int) -> None:
+        """Writes the genotype of ``epoch`` (see :func:`save_genotype`)."""
+        save_genotype(runner, genotype, epoch, self.genotype_dir, self.draw)

@@ -2,12 +2,10 @@
 """The genotype a relaxed super-net derives, after every search epoch."""
 from typing import Dict, List, Optional
 
-from mmengine.hooks import Hook
-
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES, Genotype
 from ..utils import backbone_with
-from .genotype_files import save_genotype
+from .genotype_files import GenotypeWriterHook
 
 
 def changed_genotype_nodes(before: Genotype,
@@ -35,7 +33,7 @@ def changed_genotype_nodes(before: Genotype,
 
 
 @HOOKS.register_module()
-class GenotypeLoggerHook(Hook):
+class GenotypeLoggerHook(GenotypeWriterHook):
     """Logs and saves the genotype of a relaxed super-net every epoch.
 
     For search backbones whose architecture is read off continuous
@@ -62,11 +60,7 @@ class GenotypeLoggerHook(Hook):
                  interval: int = 1,
                  genotype_dir: str = 'genotypes',
                  draw: bool = True):
-        if interval < 1:
-            raise ValueError(f'interval must be >= 1, got {interval}')
-        self.interval = interval
-        self.genotype_dir = genotype_dir
-        self.draw = draw
+        super().__init__(interval, genotype_dir, draw)
         self._previous: Optional[Genotype] = None
 
     def after_train_epoch(self, runner) -> None:
@@ -96,5 +90,5 @@ class GenotypeLoggerHook(Hook):
                            for cell in CELL_TYPES)
         runner.logger.info(f'Genotype (epoch {epoch}; changed nodes: '
                            f'{changes}): {genotype}')
-        save_genotype(runner, genotype, epoch, self.genotype_dir, self.draw)
+        self.save(runner, genotype, epoch)
         self._previous = genotype
