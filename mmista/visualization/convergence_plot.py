@@ -51,7 +51,9 @@ def plot_z_convergence(history: Sequence[dict],
         axes.set_yscale('log')
         axes.set_xlabel('epoch')
         axes.set_ylabel('||z_t - z_(t-1)||')
-        axes.set_title(f'{cell} cell (dotted: termination)')
+        stops = (terminated or {}).get(cell, [])
+        axes.set_title(f'{cell} cell' + (' (dotted: termination)' if any(
+            stop >= 0 for stop in stops) else ''))
         if axes.get_legend_handles_labels()[0]:
             axes.legend(fontsize=7)
     figure.tight_layout()

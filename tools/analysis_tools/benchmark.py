@@ -47,6 +47,7 @@ from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmpretrain.structures import DataSample
 
+from mmista.models.utils.cell_layout import reduction_indices
 from mmista.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmista.sparse_coding import parse_solver_spec
 from mmista.utils import PeakMemory, register_all_modules
@@ -139,6 +140,8 @@ def check_args(args: argparse.Namespace) -> torch.device:
 def classifier_cfg(backbone: dict, args: argparse.Namespace,
                    classifier: str) -> dict:
     """A 10-class classifier around ``backbone`` (no auxiliary head)."""
+    # each reduction cell doubles the channels; a cell outputs its 4 nodes
+    reductions = len(set(reduction_indices(args.layers)))
     return dict(
         type=classifier,
         data_preprocessor=dict(
@@ -151,7 +154,7 @@ def classifier_cfg(backbone: dict, args: argparse.Namespace,
         head=dict(
             type='DartsClsHead',
             num_classes=10,
-            in_channels=4 * args.channels * 4,
+            in_channels=4 * args.channels * 2**reductions,
             loss=dict(type='CrossEntropyLoss'),
             topk=(1, )))
 

@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Writing a search's genotype after an epoch: the base of the search hooks."""
 import os.path as osp
+import shutil
 
 from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
@@ -42,8 +43,10 @@ def save_genotype(runner, genotype: Genotype, epoch: int, genotype_dir: str,
     genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
     genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
     if draw:
-        draw_genotype(genotype, osp.join(directory, f'epoch_{epoch}'))
-        draw_genotype(genotype, osp.join(runner.work_dir, 'genotype'))
+        drawn = draw_genotype(genotype, osp.join(directory, f'epoch_{epoch}'))
+        for cell, path in drawn.items():  # the latest: the same pictures
+            shutil.copyfile(path,
+                            osp.join(runner.work_dir, f'genotype_{cell}.png'))
 
 
 class GenotypeWriterHook(Hook):

@@ -85,7 +85,10 @@ class ISTASuperNet(CellNetwork):
     architecture state (dictionaries, recovered ``z``, supports, bias terms)
     as buffers that checkpoints keep. Its forward evaluates only the
     ``sparsity`` supported edges of each node, weighted by
-    ``w = A_S^T b - bias``, so the loss reaches ``b``. Call
+    ``w = A_S^T b - bias``, so the loss reaches ``b``; where an op ends in
+    a BatchNorm its weight is folded into that BatchNorm (see
+    :func:`~mmista.models.utils.scaled_op.run_scaled_op`), so the search
+    costs the time and memory of the network it searches. Call
     :meth:`recover` (the recovery hook does, every epoch) to solve the
     sparse-coding problems and move the supports.
 

@@ -230,8 +230,12 @@ class SearchClassifier(ImageClassifier):
                 p.grad for p in trainable_parameters(wrapper)
                 if p.grad is not None
             ]
-            torch._foreach_mul_(grads, 1. / scaler.get_scale())
-            if not all(bool(torch.isfinite(g).all()) for g in grads):
+            if grads:
+                torch._foreach_mul_(grads, 1. / scaler.get_scale())
+            # one host synchronisation for all of them
+            if grads and not bool(
+                    torch.stack([torch.isfinite(g).all()
+                                 for g in grads]).all()):
                 wrapper.zero_grad()
                 return
         if getattr(wrapper, 'loss_scaler', None) is not None:
