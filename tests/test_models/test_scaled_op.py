@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmista.models.utils import build_candidate_op
-from mmista.models.utils.scaled_op import run_scaled_op, scaled_batch_norm
+from mmista.models.utils import (build_candidate_op, run_scaled_op,
+                                 scaled_batch_norm)
 from mmista.structures import CANDIDATE_OPS
 
 

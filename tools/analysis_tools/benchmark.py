@@ -47,7 +47,7 @@ from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmpretrain.structures import DataSample
 
-from mmista.models.utils.cell_layout import reduction_indices
+from mmista.models.utils import reduction_indices
 from mmista.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmista.sparse_coding import parse_solver_spec
 from mmista.utils import PeakMemory, register_all_modules
