@@ -235,12 +235,8 @@ def _as_numpy64(x: ArrayLike, name: str) -> np.ndarray:
 
 
 def _as_tensor64(x: ArrayLike, name: str) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        return x.detach().to('cpu', torch.float64)
-    if isinstance(x, np.ndarray):
-        return torch.from_numpy(np.asarray(x, dtype=np.float64))
-    raise TypeError(f'{name} must be a numpy array or a torch tensor, got '
-                    f'{type(x).__name__}')
+    """A float64 CPU tensor of an array or tensor."""
+    return torch.from_numpy(_as_numpy64(x, name))
 
 
 def support_bias(A: ArrayLike, z: ArrayLike, support: ArrayLike) -> ArrayLike:
@@ -331,8 +327,8 @@ def support_weights(A: ArrayLike, b: ArrayLike, support: ArrayLike,
         bias_t = _as_tensor64(bias, 'bias').to(device=b.device, dtype=dtype)
         mask = mask.to(device=b.device, dtype=dtype)
         return mask * (A_t.T @ b.to(dtype)) - bias_t
-    A_np = _as_tensor64(A, 'A').numpy()
-    bias_np = _as_tensor64(bias, 'bias').numpy()
+    A_np = _as_numpy64(A, 'A')
+    bias_np = _as_numpy64(bias, 'bias')
     w = mask.numpy() * (A_np.T @ np.asarray(b, dtype=np.float64)) - bias_np
     dtype = b.dtype if np.issubdtype(b.dtype, np.floating) else np.float64
     return w.astype(dtype)

@@ -8,7 +8,8 @@ import torch
 
 from mmista.structures import CELL_TYPES, Genotype
 from .lasso import DEFAULT_LAMBDA, SolverCfg, solve_lasso
-from .projection import genotype_from_supports, select_support, support_bias
+from .projection import (_as_numpy64, genotype_from_supports, select_support,
+                         support_bias)
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -35,13 +36,6 @@ class ArchitectureRecovery:
     supports: Dict[str, List[torch.Tensor]]
     biases: Dict[str, List[torch.Tensor]]
     genotype: Genotype
-
-
-def _numpy64(x: ArrayLike) -> np.ndarray:
-    """A float64 numpy copy (or view) of an array or tensor, on the CPU."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().to('cpu', torch.float64).numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 def recover_architecture(dictionaries: Mapping[str, Sequence[ArrayLike]],
@@ -84,8 +78,8 @@ def recover_architecture(dictionaries: Mapping[str, Sequence[ArrayLike]],
             raise ValueError(f'{cell}: {len(cell_A)} dictionaries but '
                              f'{len(cell_b)} compressed vectors')
         for j, A in enumerate(cell_A):
-            As.append(_numpy64(A))
-            bs.append(_numpy64(cell_b[j]))
+            As.append(_as_numpy64(A, f'{cell} A[{j}]'))
+            bs.append(_as_numpy64(cell_b[j], f'{cell} b[{j}]'))
             owners.append(cell)
     # numpy throughout: on these tiny problems torch's per-call overhead
     # would cost more than the arithmetic.
