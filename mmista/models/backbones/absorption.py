@@ -15,7 +15,7 @@ from typing import Dict, Tuple
 import torch
 
 from mmista.structures import CELL_TYPES
-from ..utils import output_bn
+from ..utils import folded_affine, output_bn
 
 _EDGE_KEY = re.compile(r'^cells\.(\d+)\.nodes\.(\d+)\.(\d+)\.(.+)$')
 
@@ -80,9 +80,8 @@ def absorb_supernet(supernet) -> Tuple[dict, Dict[str, torch.Tensor]]:
                 prefix = (f'cells.{cell_index}.ops.'
                           f'{_derived_op_index(node, support, edge)}.'
                           f'{bn_name}')
-                w = weights[cell_type][node, i].to(bn.weight.dtype)
-                state[f'{prefix}.weight'] = bn.weight.detach() * w
-                state[f'{prefix}.bias'] = bn.bias.detach() * w
+                state[f'{prefix}.weight'], state[f'{prefix}.bias'] = \
+                    folded_affine(bn, weights[cell_type][node, i])
 
     cfg = supernet.derived_backbone_cfg(
         affine=True, out_indices=tuple(supernet.out_indices))

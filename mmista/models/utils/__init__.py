@@ -4,7 +4,7 @@ from .candidate_ops import (DilConv, FactorizedReduce, ReLUConvBN, SepConv,
 from .cell_edges import build_edge, run_edge
 from .cell_inputs import CellInputs
 from .cell_layout import CellSpec, cell_layout, reduction_indices
-from .scaled_op import run_scaled_op, scaled_batch_norm
+from .scaled_op import folded_affine, run_scaled_op, scaled_batch_norm
 from .stems import CifarStem, ImageNetStem, build_stem
 
 __all__ = [
@@ -12,5 +12,6 @@ __all__ = [
     'build_candidate_op', 'is_identity', 'output_bn', 'build_edge',
     'run_edge', 'CellInputs',
     'CellSpec', 'cell_layout', 'reduction_indices', 'CifarStem',
-    'ImageNetStem', 'build_stem', 'run_scaled_op', 'scaled_batch_norm'
+    'ImageNetStem', 'build_stem', 'run_scaled_op', 'scaled_batch_norm',
+    'folded_affine'
 ]

@@ -11,6 +11,7 @@ would keep the BatchNorm's output alive for the gradient of ``w``: so a
 super-net in search keeps the memory of the network it searches.
 """
 import itertools
+from typing import Tuple
 
 import torch
 import torch.nn as nn
@@ -18,6 +19,22 @@ import torch.nn.functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .candidate_ops import FactorizedReduce, output_bn
+
+
+def folded_affine(bn: _BatchNorm, scale: torch.Tensor
+                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The affine parameters of ``scale * bn``: ``scale * gamma`` and
+    ``scale * beta``.
+
+    Args:
+        bn (_BatchNorm): An affine BatchNorm.
+        scale (Tensor): A 0-dim weight.
+
+    Returns:
+        tuple[Tensor, Tensor]: The scaled weight and bias.
+    """
+    scale = scale.to(bn.weight.dtype)
+    return bn.weight * scale, bn.bias * scale
 
 
 def scaled_batch_norm(bn: _BatchNorm, x: torch.Tensor,
@@ -46,8 +63,7 @@ def scaled_batch_norm(bn: _BatchNorm, x: torch.Tensor,
                                       and bn.running_var is None)
     keep_stats = not bn.training or bn.track_running_stats
     if bn.weight is not None:
-        weight = bn.weight * scale.to(bn.weight.dtype)
-        bias = bn.bias * scale.to(bn.bias.dtype)
+        weight, bias = folded_affine(bn, scale)
     else:
         dtype = x.dtype if bn.running_mean is None else bn.running_mean.dtype
         weight = scale.to(dtype).expand(x.shape[1]).contiguous()
