@@ -380,10 +380,14 @@ def main() -> None:
 
     ista = build_ista(args, device)
     genotype = ista[0].backbone.genotype()
+    builders = {
+        'ista': lambda: build_ista(args, device),
+        'target': lambda: build_target(genotype.to_dict(), args, device),
+        'dense': lambda: build_dense(args, device),
+    }
     models = {
-        'ista': ista,
-        'target': build_target(genotype.to_dict(), args, device),
-        'dense': build_dense(args, device),
+        name: ista if name == 'ista' else builders[name]()
+        for name in MODEL_NAMES
     }
     logger.info(f'supports of the first recovery: {genotype}')
     times = time_steps(models, batch, args, device)
@@ -400,11 +404,6 @@ def main() -> None:
     }
     del models, ista
 
-    builders = {
-        'ista': lambda: build_ista(args, device),
-        'target': lambda: build_target(genotype.to_dict(), args, device),
-        'dense': lambda: build_dense(args, device),
-    }
     peak_mem, method = {}, None
     for name in MODEL_NAMES:
         peak_mem[name], method = peak_step_memory(builders[name], batch,

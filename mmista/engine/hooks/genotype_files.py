@@ -14,41 +14,6 @@ from mmista.visualization import draw_genotype
 GENOTYPE_FILE = 'genotype.json'
 
 
-def save_genotype(runner, genotype: Genotype, epoch: int, genotype_dir: str,
-                  draw: bool) -> None:
-    """Writes the genotype of epoch ``epoch`` into the work dir.
-
-    On the main process: ``work_dir/genotype.json`` (the latest) and
-    ``work_dir/<genotype_dir>/epoch_<epoch>.json``, with the cell drawings
-    ``genotype_{normal,reduce}.png`` and
-    ``<genotype_dir>/epoch_<epoch>_{normal,reduce}.png`` when ``draw``. In
-    distributed runs every rank also appends its genotype to
-    ``<genotype_dir>/rank<r>.txt``, to compare the ranks after the run.
-
-    Args:
-        runner (Runner): The runner (its work dir).
-        genotype (Genotype): The architecture to write.
-        epoch (int): Epochs trained so far.
-        genotype_dir (str): Sub-directory of the work dir.
-        draw (bool): Also draw the cells.
-    """
-    directory = osp.join(runner.work_dir, genotype_dir)
-    if get_world_size() > 1:
-        mkdir_or_exist(directory)
-        with open(osp.join(directory, f'rank{get_rank()}.txt'), 'a') as file:
-            file.write(f'epoch {epoch}: {genotype}\n')
-    if not is_main_process():
-        return
-    mkdir_or_exist(directory)
-    genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
-    genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
-    if draw:
-        drawn = draw_genotype(genotype, osp.join(directory, f'epoch_{epoch}'))
-        for cell, path in drawn.items():  # the latest: the same pictures
-            shutil.copyfile(path,
-                            osp.join(runner.work_dir, f'genotype_{cell}.png'))
-
-
 class GenotypeWriterHook(Hook):
     """A hook that writes the search's genotype every ``interval`` epochs.
 
@@ -57,7 +22,7 @@ class GenotypeWriterHook(Hook):
         genotype_dir (str): Sub-directory of the work dir for the per-epoch
             genotypes. Defaults to ``'genotypes'``.
         draw (bool): Also draw every written genotype's cells to PNG files
-            (see :func:`save_genotype`). Defaults to True.
+            (see :meth:`save`). Defaults to True.
     """
 
     def __init__(self,
@@ -71,5 +36,34 @@ class GenotypeWriterHook(Hook):
         self.draw = draw
 
     def save(self, runner, genotype: Genotype, epoch: int) -> None:
-        """Writes the genotype of ``epoch`` (see :func:`save_genotype`)."""
-        save_genotype(runner, genotype, epoch, self.genotype_dir, self.draw)
+        """Writes the genotype of epoch ``epoch`` into the work dir.
+
+        On the main process: ``work_dir/genotype.json`` (the latest) and
+        ``work_dir/<genotype_dir>/epoch_<epoch>.json``, with the cell
+        drawings ``<genotype_dir>/epoch_<epoch>_{normal,reduce}.png`` and
+        ``genotype_{normal,reduce}.png`` when ``draw``. In distributed runs
+        every rank also appends its genotype to
+        ``<genotype_dir>/rank<r>.txt``, to compare the ranks after the run.
+
+        Args:
+            runner (Runner): The runner (its work dir).
+            genotype (Genotype): The architecture to write.
+            epoch (int): Epochs trained so far.
+        """
+        directory = osp.join(runner.work_dir, self.genotype_dir)
+        if get_world_size() > 1:
+            mkdir_or_exist(directory)
+            with open(osp.join(directory, f'rank{get_rank()}.txt'),
+                      'a') as file:
+                file.write(f'epoch {epoch}: {genotype}\n')
+        if not is_main_process():
+            return
+        mkdir_or_exist(directory)
+        genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
+        genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
+        if self.draw:
+            drawn = draw_genotype(genotype,
+                                  osp.join(directory, f'epoch_{epoch}'))
+            for cell, path in drawn.items():  # the latest: same pictures
+                shutil.copyfile(
+                    path, osp.join(runner.work_dir, f'genotype_{cell}.png'))
