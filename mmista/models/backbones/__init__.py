@@ -3,10 +3,11 @@ from .absorption import absorb_supernet
 from .cell_network import CellNetwork
 from .dense_supernet import DenseSuperNet
 from .derived_net import DerivedCell, DerivedNet
-from .ista_supernet import ISTASuperNet, SuperCell
+from .ista_supernet import ISTASuperNet
+from .super_cell_network import SuperCell, SuperCellNetwork
 
 __all__ = [
     'absorb_supernet', 'CellNetwork', 'DenseSuperNet',
     'DerivedCell', 'DerivedNet',
-    'ISTASuperNet', 'SuperCell'
+    'ISTASuperNet', 'SuperCell', 'SuperCellNetwork'
 ]

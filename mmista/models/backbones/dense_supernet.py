@@ -8,12 +8,11 @@ import torch.nn as nn
 from mmista.registry import MODELS
 from mmista.sparse_coding import num_candidates
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
-from .cell_network import CellNetwork
-from .ista_supernet import SuperCell
+from .super_cell_network import SuperCellNetwork
 
 
 @MODELS.register_module()
-class DenseSuperNet(CellNetwork):
+class DenseSuperNet(SuperCellNetwork):
     """DARTS's dense super-net over the ISTA-NAS search space (a baseline).
 
     Every candidate op of every edge runs in every forward pass, weighted
@@ -57,16 +56,14 @@ class DenseSuperNet(CellNetwork):
             layers,
             stem,
             in_channels,
-            concat_nodes=steps,
+            steps,
+            affine,
+            bn_append=False,
             drop_path_prob=drop_path_prob,
             out_indices=out_indices,
             init_cfg=init_cfg)
-        self.steps = steps
         self.edges_per_node = edges_per_node
         num_ops = len(CANDIDATE_OPS)
-        self.cells.extend(
-            SuperCell(spec, steps, affine, bn_append=False)
-            for spec in self.cell_specs)
         # Every edge of every node runs: the cells' "supports" are all.
         self.all_edges = [
             list(range(num_candidates(j, num_ops))) for j in range(steps)
@@ -92,13 +89,10 @@ class DenseSuperNet(CellNetwork):
             for cell in CELL_TYPES
         }
 
-    def forward_cell(self, cell: SuperCell, s0: torch.Tensor,
-                     s1: torch.Tensor,
-                     weights: Dict[str, List[torch.Tensor]]) -> torch.Tensor:
-        """Runs one cell: node ``j`` sums
-        ``softmax(alpha_j[i])_o * op_o(x_i)`` over every edge."""
-        return cell(s0, s1, self.all_edges, weights[cell.cell_type],
-                    self.drop_path_prob)
+    def edges(self, cell_type: str) -> List[List[int]]:
+        """Every edge of every node: node ``j`` sums
+        ``softmax(alpha_j[i])_o * op_o(x_i)`` over all of them."""
+        return self.all_edges
 
     @torch.no_grad()
     def genotype(self) -> Genotype:

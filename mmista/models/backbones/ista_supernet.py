@@ -1,83 +1,19 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The ISTA-NAS super-net: every candidate op, only the supported ones run."""
-from typing import Dict, Iterator, Sequence
+from typing import Dict, Iterator, List, Sequence
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.registry import MODELS
-from mmista.sparse_coding import num_candidates
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
-from ..utils import CellInputs, CellSpec, build_edge, run_edge
 from ..utils.compressed_architecture import CompressedArchitecture
-from .cell_network import CellNetwork
-
-
-class SuperCell(nn.Module):
-    """A cell holding every candidate edge of every intermediate node.
-
-    Node ``j`` owns ``(2 + j) * |O|`` edges; edge ``k`` applies op
-    ``k % |O|`` to input ``k // |O|`` (stride 2 from a reduction cell's input
-    nodes).
-
-    Args:
-        spec (CellSpec): The cell's shape.
-        steps (int): Intermediate nodes.
-        affine (bool): Whether the ops' BatchNorms are affine.
-        bn_append (bool): Append a BatchNorm to parameter-free ops.
-    """
-
-    def __init__(self, spec: CellSpec, steps: int, affine: bool,
-                 bn_append: bool):
-        super().__init__()
-        self.cell_type = 'reduce' if spec.reduction else 'normal'
-        self.num_ops = len(CANDIDATE_OPS)
-        self.inputs = CellInputs(spec, affine=affine)
-        self.nodes = nn.ModuleList()
-        for j in range(steps):
-            edges = nn.ModuleList()
-            for k in range(num_candidates(j, self.num_ops)):
-                edges.append(
-                    build_edge(CANDIDATE_OPS[k % self.num_ops], spec,
-                               k // self.num_ops, affine, bn_append))
-            self.nodes.append(edges)
-
-    def forward(self,
-                s0: torch.Tensor,
-                s1: torch.Tensor,
-                supports: Sequence[Sequence[int]],
-                weights: Sequence[torch.Tensor],
-                drop_prob: float = 0.) -> torch.Tensor:
-        """Computes the cell with the given edges only.
-
-        Args:
-            s0 (Tensor): Output of the cell before the previous one.
-            s1 (Tensor): Output of the previous cell.
-            supports (Sequence[Sequence[int]]): Edge indices per node (the
-                ISTA supports; every edge for the dense baseline).
-            weights (Sequence[Tensor]): Per node, the weights of those
-                edges (``weights[j][i]`` weighs ``supports[j][i]``), e.g. a
-                ``(steps, s)`` tensor.
-            drop_prob (float): Drop-path probability (training only; not on
-                identity skips).
-
-        Returns:
-            Tensor: The concatenated intermediate nodes.
-        """
-        states = list(self.inputs(s0, s1))
-        for j, support in enumerate(supports):
-            node = 0
-            for k, weight in zip(support, weights[j].unbind(0)):
-                node = node + run_edge(self.nodes[j][k],
-                                       states[k // self.num_ops], drop_prob,
-                                       self.training, weight)
-            states.append(node)
-        return torch.cat(states[2:], dim=1)
+from .super_cell_network import SuperCellNetwork
 
 
 @MODELS.register_module()
-class ISTASuperNet(CellNetwork):
+class ISTASuperNet(SuperCellNetwork):
     """The ISTA-NAS super-net over the DARTS space (SPEC sections 2-3).
 
     It holds every candidate op of every edge, the compressed variables
@@ -131,16 +67,8 @@ class ISTASuperNet(CellNetwork):
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg=None):
-        super().__init__(
-            channels,
-            layers,
-            stem,
-            in_channels,
-            concat_nodes=steps,
-            drop_path_prob=drop_path_prob,
-            out_indices=out_indices,
-            init_cfg=init_cfg)
-        self.steps = steps
+        super().__init__(channels, layers, stem, in_channels, steps, affine,
+                         bn_append, drop_path_prob, out_indices, init_cfg)
         self.lam = lam
         self.solver = solver
         self.derived_cfg = dict(
@@ -149,9 +77,6 @@ class ISTASuperNet(CellNetwork):
             stem=stem,
             in_channels=in_channels,
             bn_append=bn_append)
-        self.cells.extend(
-            SuperCell(spec, steps, affine, bn_append)
-            for spec in self.cell_specs)
         self.architecture = CompressedArchitecture(
             steps=steps,
             num_ops=len(CANDIDATE_OPS),
@@ -163,12 +88,9 @@ class ISTASuperNet(CellNetwork):
         """The support weights of both cell types, once per forward."""
         return {cell: self.architecture.weights(cell) for cell in CELL_TYPES}
 
-    def forward_cell(self, cell: SuperCell, s0: torch.Tensor,
-                     s1: torch.Tensor,
-                     weights: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Runs one cell on its type's supports and weights."""
-        return cell(s0, s1, self.architecture.supports(cell.cell_type),
-                    weights[cell.cell_type], self.drop_path_prob)
+    def edges(self, cell_type: str) -> List[List[int]]:
+        """The supports of a cell type's nodes: only they run."""
+        return self.architecture.supports(cell_type)
 
     def architecture_parameters(self) -> Iterator[nn.Parameter]:
         """The compressed vectors ``b`` (one parameter per node)."""

@@ -1,0 +1,123 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Super-nets over the DARTS space: cells holding every candidate edge."""
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+
+from mmista.sparse_coding import num_candidates
+from mmista.structures import CANDIDATE_OPS
+from ..utils import CellInputs, CellSpec, build_edge, run_edge
+from .cell_network import CellNetwork
+
+
+class SuperCell(nn.Module):
+    """A cell holding every candidate edge of every intermediate node.
+
+    Node ``j`` owns ``(2 + j) * |O|`` edges; edge ``k`` applies op
+    ``k % |O|`` to input ``k // |O|`` (stride 2 from a reduction cell's input
+    nodes).
+
+    Args:
+        spec (CellSpec): The cell's shape.
+        steps (int): Intermediate nodes.
+        affine (bool): Whether the ops' BatchNorms are affine.
+        bn_append (bool): Append a BatchNorm to parameter-free ops.
+    """
+
+    def __init__(self, spec: CellSpec, steps: int, affine: bool,
+                 bn_append: bool):
+        super().__init__()
+        self.cell_type = 'reduce' if spec.reduction else 'normal'
+        self.num_ops = len(CANDIDATE_OPS)
+        self.inputs = CellInputs(spec, affine=affine)
+        self.nodes = nn.ModuleList()
+        for j in range(steps):
+            edges = nn.ModuleList()
+            for k in range(num_candidates(j, self.num_ops)):
+                edges.append(
+                    build_edge(CANDIDATE_OPS[k % self.num_ops], spec,
+                               k // self.num_ops, affine, bn_append))
+            self.nodes.append(edges)
+
+    def forward(self,
+                s0: torch.Tensor,
+                s1: torch.Tensor,
+                supports: Sequence[Sequence[int]],
+                weights: Sequence[torch.Tensor],
+                drop_prob: float = 0.) -> torch.Tensor:
+        """Computes the cell with the given edges only.
+
+        Args:
+            s0 (Tensor): Output of the cell before the previous one.
+            s1 (Tensor): Output of the previous cell.
+            supports (Sequence[Sequence[int]]): Edge indices per node (the
+                ISTA supports; every edge for the dense baseline).
+            weights (Sequence[Tensor]): Per node, the weights of those
+                edges (``weights[j][i]`` weighs ``supports[j][i]``), e.g. a
+                ``(steps, s)`` tensor.
+            drop_prob (float): Drop-path probability (training only; not on
+                identity skips).
+
+        Returns:
+            Tensor: The concatenated intermediate nodes.
+        """
+        states = list(self.inputs(s0, s1))
+        for j, support in enumerate(supports):
+            node = 0
+            for k, weight in zip(support, weights[j].unbind(0)):
+                node = node + run_edge(self.nodes[j][k],
+                                       states[k // self.num_ops], drop_prob,
+                                       self.training, weight)
+            states.append(node)
+        return torch.cat(states[2:], dim=1)
+
+
+class SuperCellNetwork(CellNetwork):
+    """A stem and :class:`SuperCell` cells; subclasses choose which edges
+    run and with which weights.
+
+    Subclasses define :meth:`edges` (the edge indices of every node of a
+    cell type) and :meth:`prepare_forward` (a dict of per-node edge weights
+    by cell type, once per forward).
+
+    Args:
+        channels (int): Initial channels ``C``.
+        layers (int): Number of cells.
+        stem (str): ``'cifar'`` or ``'imagenet'``.
+        in_channels (int): Image channels.
+        steps (int): Intermediate nodes per cell.
+        affine (bool): Whether the cells' BatchNorms are affine.
+        bn_append (bool): Append a BatchNorm to parameter-free ops.
+        drop_path_prob (float): Drop-path probability.
+        out_indices (Sequence[int]): Cells whose outputs are returned.
+        init_cfg (dict, optional): Initialization config.
+    """
+
+    def __init__(self, channels: int, layers: int, stem: str,
+                 in_channels: int, steps: int, affine: bool,
+                 bn_append: bool, drop_path_prob: float,
+                 out_indices: Sequence[int], init_cfg=None):
+        super().__init__(
+            channels,
+            layers,
+            stem,
+            in_channels,
+            concat_nodes=steps,
+            drop_path_prob=drop_path_prob,
+            out_indices=out_indices,
+            init_cfg=init_cfg)
+        self.steps = steps
+        self.cells.extend(
+            SuperCell(spec, steps, affine, bn_append)
+            for spec in self.cell_specs)
+
+    def edges(self, cell_type: str) -> Sequence[Sequence[int]]:
+        """The edge indices that run, per node of a cell type."""
+        raise NotImplementedError
+
+    def forward_cell(self, cell: SuperCell, s0: torch.Tensor,
+                     s1: torch.Tensor, weights: Any) -> torch.Tensor:
+        """Runs one cell on its type's edges and weights."""
+        return cell(s0, s1, self.edges(cell.cell_type),
+                    weights[cell.cell_type], self.drop_path_prob)
