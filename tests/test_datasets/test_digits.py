@@ -12,7 +12,8 @@ def test_split_is_fixed_and_disjoint():
     test = DigitsDataset(split='test')
     assert len(train) == 1437 and len(test) == 360
     images, labels = load_digit_images(32)
-    # The test split is the last 360 digits, in order.
+    # The test split is the last 360 digits, in order (exact: uint8 images
+    # from the same function).
     assert np.array_equal(test.get_data_info(0)['img'], images[1437])
     assert test.get_data_info(359)['gt_label'] == labels[-1]
     assert sorted(set(labels[1437:])) == list(range(10))

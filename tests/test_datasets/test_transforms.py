@@ -14,6 +14,8 @@ def photo():
 
 
 def test_positive_hue_matches_mmcv(photo):
+    # exact: uint8 images through the same OpenCV conversions and the same
+    # integer shift
     np.testing.assert_array_equal(
         rotate_hue(photo, 0.2), mmcv.adjust_hue(photo, 0.2, backend='cv2'))
 

@@ -130,6 +130,7 @@ def test_terminated_node_stops_while_others_move(onestage_run):
     assert at[1]['terminated']['reduce'] == [-1] * 4
     # Its b and support are frozen from then on ...
     for epoch in (2, 3):
+        # exact: a terminated node's b is out of every optimizer
         assert torch.equal(at[epoch]['b'][FORCED], at[1]['b'][FORCED])
         assert at[epoch]['supports'][cell][node] == \
             at[1]['supports'][cell][node]
@@ -149,7 +150,7 @@ def test_bn_of_terminated_node_trains(onestage_run):
     others = [key for key in at[2]['bns']
               if not (key[0] == cell and key[2] == node)]
     assert others
-    for key in mine:
+    for key in mine:  # exact: frozen BatchNorms are held at gamma = 1
         weight, trainable = at[1]['bns'][key]
         assert trainable and torch.equal(weight, torch.ones_like(weight))
         assert not torch.equal(at[3]['bns'][key][0], weight)  # it trained
@@ -179,6 +180,7 @@ def test_phase_switch_and_drop_path(onestage_run):
                    for p in runner.model.backbone.architecture_parameters())
 
 
+@pytest.mark.numerics
 def test_exported_model_equals_supernet(onestage_run):
     from mmpretrain import get_model
     runner, _, messages, work_dir = onestage_run

@@ -5,6 +5,8 @@ import torch.nn as nn
 
 from mmista.models import DerivedNet, ISTASuperNet, absorb_supernet
 
+pytestmark = pytest.mark.numerics
+
 
 def trained_looking(net, seed=0):
     """Random BN statistics and affine parameters, and a moved ``b``, as

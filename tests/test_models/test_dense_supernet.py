@@ -1,10 +1,13 @@
 # Copyright (c) mmista contributors. All rights reserved.
+import pytest
 import torch
 
 from mmista.engine import SearchOptimWrapperConstructor
 from mmista.models import DenseSuperNet
 from mmista.structures import CANDIDATE_OPS
 from .test_search_classifier import ADAM, SGD, build_search_model, make_batch
+
+pytestmark = pytest.mark.numerics
 
 NUM_OPS = len(CANDIDATE_OPS)
 

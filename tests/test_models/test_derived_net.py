@@ -63,7 +63,7 @@ def test_drop_path_only_in_training():
     x = torch.randn(4, 3, 16, 16)
     net.eval()
     first, second = net(x)[0], net(x)[0]
-    assert torch.equal(first, second)
+    assert torch.equal(first, second)  # exact: one computation, repeated
     net.train()
     assert not torch.allclose(net(x)[0], net(x)[0])
 

@@ -7,6 +7,8 @@ from mmista.models.utils import cell_layout
 from mmista.models.utils.compressed_architecture import CompressedArchitecture
 from mmista.structures import CANDIDATE_OPS
 
+pytestmark = pytest.mark.numerics
+
 NUM_OPS = len(CANDIDATE_OPS)
 
 

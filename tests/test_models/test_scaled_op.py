@@ -9,6 +9,8 @@ from mmista.models.utils import (build_candidate_op, run_scaled_op,
                                  scaled_batch_norm)
 from mmista.structures import CANDIDATE_OPS
 
+pytestmark = pytest.mark.numerics
+
 
 def saved_bytes(fn):
     """Bytes autograd saves for the backward of ``fn()``."""

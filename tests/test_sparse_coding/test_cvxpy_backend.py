@@ -10,6 +10,8 @@ from mmista.sparse_coding import (find_mosek_license, lasso_objective,
                                   mosek_status, select_support, solve_lasso)
 from mmista.sparse_coding.cvxpy_backend import is_license_error
 
+pytestmark = pytest.mark.numerics
+
 MOSEK_IMPORTABLE = importlib.util.find_spec('mosek') is not None
 CLARABEL = dict(type='cvxpy', solver='CLARABEL')
 

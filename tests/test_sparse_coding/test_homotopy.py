@@ -6,6 +6,9 @@ import pytest
 
 from mmista.sparse_coding import (homotopy_lasso, kkt_residual, kkt_tolerance,
                                   lasso_objective, solve_lasso)
+from ..numerics import assert_same_lasso_solution
+
+pytestmark = pytest.mark.numerics
 
 
 @pytest.mark.parametrize('m,n', [(7, 14), (7, 35), (3, 20), (12, 8), (1, 5),
@@ -28,9 +31,10 @@ def test_padding_columns_stay_zero():
     b = rng.standard_normal((2, 7))
     z, done = homotopy_lasso(A, b, 1e-5, num_cols=np.array([14, 35]))
     assert done.all()
-    assert not z[0, 14:].any()
+    assert not z[0, 14:].any()  # exact: padding columns never enter
     z0, _ = homotopy_lasso(A[:1, :, :14], b[:1], 1e-5)
-    np.testing.assert_array_equal(z[0, :14], z0[0])
+    # padded and unpadded batches round differently: compare to rounding
+    assert_same_lasso_solution(z[0, :14], z0[0], A[0, :, :14])
 
 
 def test_iteration_cap_is_reported():

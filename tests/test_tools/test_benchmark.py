@@ -19,6 +19,8 @@ def test_benchmark_prints_the_headline_figures():
     for key in ('ista_over_target_step', 'dense_over_ista_step',
                 'ista_over_target_peak_mem', 'recovery_ms'):
         assert report[key] > 0
+        # exact here and below: the tool prints these very floats, and JSON
+        # keeps a float64 exactly
         assert report['targets'][key]['value'] == report[key]
         assert isinstance(report['targets'][key]['holds'], bool)
     steps = report['step_seconds_median']
