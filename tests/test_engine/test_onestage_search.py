@@ -10,6 +10,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from mmista.engine.hooks import TerminationHook
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
 from ..utils import REPO_ROOT, tiny_config
@@ -105,9 +106,15 @@ def onestage_run(tmp_path_factory):
     cfg.merge_from_dict(onestage_options())
     cfg.param_scheduler = dict(weights=[], architecture=[])
     hooks = cfg.custom_hooks
-    hooks[1].max_search_epochs = SEARCH_CAP
+    hooks[1].update(max_search_epochs=SEARCH_CAP, min_search_iters=0)
     hooks[3].eval_epochs = EVAL_EPOCHS
     cfg.custom_hooks = hooks + [dict(type='_ConvergeNodeHook')]
+    return (*train_and_record(cfg), work_dir)
+
+
+def train_and_record(cfg):
+    """Trains a config; returns the runner, the :class:`_RecordHook`
+    records and every logged message."""
     runner = Runner.from_cfg(cfg)
     recorder = _RecordHook()
     runner.register_hook(recorder)
@@ -119,7 +126,7 @@ def onestage_run(tmp_path_factory):
         runner.train()
     finally:
         runner.logger.removeHandler(handler)
-    return runner, recorder.records, messages, work_dir
+    return runner, recorder.records, messages
 
 
 def test_terminated_node_stops_while_others_move(onestage_run):
@@ -172,9 +179,10 @@ def test_phase_switch_and_drop_path(onestage_run):
     # No drop-path while searching; the ramp starts at the switch.
     assert [at[e]['drop_path'] for e in range(4)] == [0.] * 4
     assert at[4]['drop_path'] == pytest.approx(0.1 * 1 / EVAL_EPOCHS)
-    # Fixed search lr, then a fresh cosine schedule from the same lr.
-    assert {at[e]['lr'] for e in range(4)} == {0.05}
-    assert at[4]['lr'] == pytest.approx(0.05 * 0.5)
+    # Fixed search lr (the config's 0.05 at batch 64, scaled to the tiny
+    # batch of 32 by auto_scale_lr), then a fresh cosine schedule from it.
+    assert {at[e]['lr'] for e in range(4)} == {0.05 * 32 / 64}
+    assert at[4]['lr'] == pytest.approx(0.05 * 32 / 64 * 0.5)
     # b is out of training once the architecture is fixed.
     assert not any(p.requires_grad
                    for p in runner.model.backbone.architecture_parameters())
@@ -228,3 +236,40 @@ def test_progress_log_counts_searching_nodes(onestage_run):
     assert per_epoch[0] == {8} and per_epoch[1] == per_epoch[2] == {7}
     assert all(per_epoch[e] == {0}
                for e in range(SEARCH_CAP, SEARCH_CAP + EVAL_EPOCHS))
+
+
+@pytest.mark.parametrize('guard, message, fixed', [
+    (dict(min_search_epochs=2, min_search_iters=0), 'min_search_epochs=2', 2),
+    (dict(min_search_epochs=0, min_search_iters=5), 'min_search_iters=5', 2),
+    # a guard beyond the cap (3): the cap terminates every node
+    (dict(min_search_epochs=5, min_search_iters=0), 'min_search_epochs=5', 3),
+])
+def test_no_node_terminates_before_the_guard(tmp_path, guard, message,
+                                             fixed):
+    """Every z shift passes the test (eps is huge), yet no node terminates
+    before the guard (2 epochs, or 5 iterations: 3 run per epoch), and all
+    do when it ends, or at the cap if that comes first."""
+    cfg = tiny_config(tmp_path, ONESTAGE_DIGITS)
+    cfg.merge_from_dict(onestage_options())
+    cfg.param_scheduler = dict(weights=[], architecture=[])
+    hooks = cfg.custom_hooks
+    hooks[1].update(eps=1e9, max_search_epochs=3, **guard)
+    hooks[3].eval_epochs = 1
+    runner, records, messages = train_and_record(cfg)
+    at = {r['epoch']: r for r in records[:-1]}
+    for epoch in range(1, fixed):
+        assert at[epoch]['terminated'] == dict(
+            normal=[-1] * 4, reduce=[-1] * 4)
+    assert at[fixed]['terminated'] == dict(
+        normal=[fixed] * 4, reduce=[fixed] * 4)
+    assert records[-1]['fixed_epoch'] == fixed
+    assert runner.epoch == fixed + 1  # the switch, one evaluation epoch
+    assert any(f'No node terminates before {message}' in m
+               for m in messages)
+
+
+def test_termination_guard_is_validated():
+    with pytest.raises(ValueError, match='min_search_epochs'):
+        TerminationHook(min_search_epochs=-1)
+    with pytest.raises(ValueError, match='min_search_iters'):
+        TerminationHook(min_search_iters=-1)

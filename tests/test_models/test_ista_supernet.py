@@ -1,4 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
+import logging
+
 import pytest
 import torch
 
@@ -122,3 +124,48 @@ def test_derived_backbone_cfg(supernet):
     assert cfg['type'] == 'DerivedNet'
     assert cfg['channels'] == 36 and cfg['stem'] == 'cifar'
     assert cfg['genotype'] == supernet.genotype().to_dict()
+
+
+def test_dictionaries_follow_the_seed_of_torch_unless_given(caplog):
+    def drawn(torch_seed, **kwargs):
+        torch.manual_seed(torch_seed)
+        arch = CompressedArchitecture(**kwargs)
+        return {
+            key: value.clone()
+            for key, value in arch.state_dict().items()
+            if key.endswith('dictionaries') or key.startswith('compressed')
+        }, int(arch.dictionary_seed)
+
+    first, seed = drawn(3)
+    again, _ = drawn(3)
+    other, other_seed = drawn(4)
+    assert (seed, other_seed) == (3, 4)
+    assert first.keys() == other.keys() and len(first) == 2 + 2 * 4
+    for key in first:
+        assert torch.equal(first[key], again[key]), key  # exact: same draw
+        assert not torch.equal(first[key], other[key]), key
+    # an explicit seed wins over torch's
+    given, given_seed = drawn(4, seed=3)
+    assert given_seed == 3
+    assert all(torch.equal(given[k], first[k]) for k in first)
+    with pytest.raises(ValueError, match='below 2\\*\\*63'):
+        CompressedArchitecture(seed=2**63)
+
+
+def test_dictionary_seed_is_logged():
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_instance('test_dictionary_seed', log_level='INFO')
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        torch.manual_seed(5)
+        ISTASuperNet(channels=4, layers=3)
+        ISTASuperNet(channels=4, layers=3, arch_seed=2)
+    finally:
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records]
+    assert any('drawn with seed 5' in m and "the run's seed" in m
+               for m in messages)
+    assert any('drawn with seed 2 (arch_seed)' in m for m in messages)

@@ -79,11 +79,17 @@ def test_run_scaled_op_equals_the_product(name, stride, bn_append):
         torch.testing.assert_close(buffer, ref, msg=key)
 
 
-def test_folded_weight_saves_no_copy_of_the_output():
+@pytest.mark.parametrize('name, options', [
+    ('sep_conv_3x3', dict(bn_append=True)),
+    # two-stage pools: their non-affine BatchNorm takes the fold too
+    ('max_pool_3x3', dict(affine=False, pool_bn=True)),
+    ('avg_pool_3x3', dict(affine=False, pool_bn=True)),
+])
+def test_folded_weight_saves_no_copy_of_the_output(name, options):
     """The product would keep the BatchNorm's output for the gradient of
     the weight; the folded form keeps what the op alone keeps."""
     torch.manual_seed(0)
-    op = build_candidate_op('sep_conv_3x3', 16, 1, bn_append=True)
+    op = build_candidate_op(name, 16, 1, **options)
     x = torch.randn(4, 16, 16, 16, requires_grad=True)
     scale = torch.tensor(0.5, requires_grad=True)
     plain, alone = saved_bytes(lambda: op(x))

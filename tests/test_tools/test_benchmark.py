@@ -3,6 +3,8 @@
 timing is asserted; machines here are shared)."""
 import json
 
+import pytest
+
 from ..utils import run_tool
 
 TOOL = 'tools/analysis_tools/benchmark.py'
@@ -13,9 +15,11 @@ TINY = [
 ]
 
 
-def test_benchmark_prints_the_headline_figures():
-    proc = run_tool(TOOL, *TINY)
+@pytest.mark.parametrize('search', ['onestage', 'twostage'])
+def test_benchmark_prints_the_headline_figures(search):
+    proc = run_tool(TOOL, *TINY, '--search', search)
     report = json.loads(proc.stdout)
+    assert report['config']['search'] == search
     for key in ('ista_over_target_step', 'dense_over_ista_step',
                 'ista_over_target_peak_mem', 'recovery_ms'):
         assert report[key] > 0

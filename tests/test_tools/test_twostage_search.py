@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
 from ..utils import REPO_ROOT, TINY_TRAIN_OPTIONS, run_tool
@@ -157,7 +158,8 @@ def test_resumed_search_continues_the_same_architecture(
     assert not (work_dir / 'genotypes' / 'epoch_3.json').exists()
     resumed = search(config, work_dir, '--resume')
     log = resumed.stdout + resumed.stderr
-    assert 'Architecture state restored from the checkpoint' in log
+    assert ('Architecture state restored from the checkpoint '
+            '(dictionaries of seed 0)') in log
 
     for epoch in range(EPOCHS + 1):
         name = osp.join('genotypes', f'epoch_{epoch}.json')
@@ -178,3 +180,29 @@ def test_search_without_an_architecture_split_is_refused(tmp_path):
                     'arch_dataloader=None', check=False)
     assert proc.returncode != 0
     assert 'TwoStageSearchLoop needs the architecture split' in proc.stderr
+
+
+def test_dictionaries_follow_the_run_seed(tmp_path):
+    """randomness.seed picks the dictionaries and initial b (as the
+    reference's --seed does); an explicit arch_seed wins."""
+    config = write_tiny_search(tmp_path)
+
+    def architecture(seed, arch_seed=None):
+        cfg = Config.fromfile(config)
+        cfg.work_dir = str(tmp_path / f'w{seed}_{arch_seed}')
+        cfg.randomness = dict(seed=seed)
+        cfg.model.backbone.arch_seed = arch_seed
+        arch = Runner.from_cfg(cfg).model.backbone.architecture
+        return {k: v.clone() for k, v in arch.state_dict().items()
+                if k.endswith('dictionaries') or k.startswith('compressed')
+                or k == 'dictionary_seed'}
+
+    one, again, two = architecture(1), architecture(1), architecture(2)
+    assert int(one['dictionary_seed']) == 1
+    assert int(two['dictionary_seed']) == 2
+    for key in one:
+        assert torch.equal(one[key], again[key]), key  # exact: same draw
+        if key != 'dictionary_seed':
+            assert not torch.equal(one[key], two[key]), key
+    fixed = architecture(2, arch_seed=1)
+    assert all(torch.equal(fixed[k], one[k]) for k in one)

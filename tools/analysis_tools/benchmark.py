@@ -8,9 +8,14 @@ for a few steps in this one process:
   (:class:`ISTASuperNet` with BN-appended ops whose edge BatchNorms are
   frozen, supports from its first recovery): one forward of the
   classification loss, one backward, an SGD step on the weights and an
-  Adam step on ``b``, through :meth:`SearchClassifier.train_step`;
-- ``target``: the derived network of the same supports
-  (:class:`DerivedNet`, BN-appended ops): forward, backward, SGD step;
+  Adam step on ``b``, through :meth:`SearchClassifier.train_step`; with
+  ``--search twostage`` the two-stage super-net instead (non-affine
+  BatchNorms, a non-affine BatchNorm after each pool), with the same joint
+  step (a two-stage iteration runs two such passes, one per data half);
+- ``target``: the derived network of the same supports, with the same
+  ops (:class:`DerivedNet`, BN-appended ops; two-stage: non-affine
+  BatchNorms and the pools' BatchNorms, which the two-stage network that
+  is searched has): forward, backward, SGD step;
 - ``dense``: the DARTS relaxation (:class:`DenseSuperNet`, every op of
   every edge): forward, backward, SGD on the weights, Adam on ``alpha``.
 
@@ -28,6 +33,7 @@ targets under ``targets``.
 Example::
 
     python tools/analysis_tools/benchmark.py
+    python tools/analysis_tools/benchmark.py --search twostage
     python tools/analysis_tools/benchmark.py --device cuda --amp
 """
 import argparse
@@ -60,12 +66,29 @@ TARGETS = {
     'recovery_ms': ('max', 5.0),
 }
 MODEL_NAMES = ('ista', 'target', 'dense')
+#: Backbone settings of the super-net and of its target network per search.
+SEARCH_SETTINGS = {
+    'onestage':
+    dict(
+        supernet=dict(affine=True, bn_append=True),
+        target=dict(affine=True, bn_append=True)),
+    'twostage':
+    dict(
+        supernet=dict(affine=False, bn_append=False, pool_bn=True),
+        target=dict(affine=False, bn_append=False, pool_bn=True)),
+}
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Time and measure the ISTA super-net, its target network '
         'and the dense DARTS baseline, and time the recovery.')
+    parser.add_argument(
+        '--search',
+        choices=tuple(SEARCH_SETTINGS),
+        default='onestage',
+        help='which super-net: one-stage (BN-appended ops, frozen edge '
+        'BatchNorms) or two-stage (non-affine BatchNorms, pool BatchNorms)')
     parser.add_argument(
         '--channels', type=int, default=16, help='initial channels C')
     parser.add_argument('--layers', type=int, default=8, help='cells')
@@ -187,16 +210,17 @@ def search_optim(model: torch.nn.Module,
 
 def build_ista(args: argparse.Namespace,
                device: torch.device) -> Tuple[torch.nn.Module, OptimWrapper]:
-    """The ISTA super-net at the start of one-stage search."""
+    """The ISTA super-net at the start of its search."""
     model = MODELS.build(
         classifier_cfg(
             dict(
                 type='ISTASuperNet',
-                affine=True,
-                bn_append=True,
-                arch_seed=args.seed), args, 'SearchClassifier'))
+                arch_seed=args.seed,
+                **SEARCH_SETTINGS[args.search]['supernet']), args,
+            'SearchClassifier'))
     model.backbone.recover()  # the supports a search starts from
-    model.backbone.sync_edge_batchnorms()
+    if args.search == 'onestage':
+        model.backbone.sync_edge_batchnorms()
     model.to(device)
     return model, search_optim(model, args)
 
@@ -206,7 +230,10 @@ def build_target(genotype: dict, args: argparse.Namespace,
     """The derived network of the super-net's supports."""
     model = MODELS.build(
         classifier_cfg(
-            dict(type='DerivedNet', genotype=genotype, bn_append=True), args,
+            dict(
+                type='DerivedNet',
+                genotype=genotype,
+                **SEARCH_SETTINGS[args.search]['target']), args,
             'ImageClassifier')).to(device)
     return model, build_optim_wrapper(model, weights_optim(args))
 
@@ -430,6 +457,7 @@ def main() -> None:
         num_params=num_params,
         genotype=genotype.to_dict(),
         config=dict(
+            search=args.search,
             channels=args.channels,
             layers=args.layers,
             batch_size=args.batch_size,

@@ -14,4 +14,5 @@ model = dict(
         stem='cifar',
         steps=4,
         edges_per_node=2,
-        affine=False))
+        affine=False,
+        pool_bn=True))

@@ -1,7 +1,10 @@
 # The two-stage search super-net (SPEC section 4): CIFAR stem, 8 cells
-# (reductions at 2 and 5), C = 16, BatchNorms without affine parameters,
-# m = 7, s = 2, lambda = 1e-5, no auxiliary head. Cell outputs have
-# 4 * 64 = 256 channels after the second reduction.
+# (reductions at 2 and 5), C = 16, BatchNorms without affine parameters and
+# a non-affine BatchNorm after each pool (as the reference's two-stage
+# super-net), m = 7, s = 2, lambda = 1e-5, no auxiliary head. Cell outputs
+# have 4 * 64 = 256 channels after the second reduction. The dictionaries
+# and initial b come from the run's seed (randomness.seed) unless arch_seed
+# is an int.
 model = dict(
     type='SearchClassifier',
     backbone=dict(
@@ -14,9 +17,10 @@ model = dict(
         sparsity=2,
         lam=1e-5,
         solver='auto',
-        arch_seed=0,
+        arch_seed=None,
         affine=False,
-        bn_append=False),
+        bn_append=False,
+        pool_bn=True),
     neck=None,
     head=dict(
         type='DartsClsHead',

@@ -30,13 +30,17 @@ val_cfg = dict()
 test_cfg = dict()
 custom_hooks = [
     dict(type='ArchitectureRecoveryHook'),
+    # min_search_epochs=0: a node may terminate at the first recovery, as
+    # in the paper and the reference code (see
+    # docs/en/notes/reference_differences.md).
     dict(
         type='TerminationHook', eps=1e-3,
-        max_search_epochs=max_search_epochs),
+        max_search_epochs=max_search_epochs, min_search_epochs=0),
     dict(type='EdgeBNFreezeHook'),
     dict(
         type='PhaseSwitchHook',
         eval_epochs=eval_epochs,
+        # to 0 as in the paper; the reference code floors it at 1e-3
         param_scheduler=dict(
             type='CosineAnnealingLR', eta_min=0., by_epoch=True)),
     dict(type='DropPathRampHook', drop_path_rate=0.2),

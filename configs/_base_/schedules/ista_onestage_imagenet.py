@@ -24,9 +24,12 @@ param_scheduler = dict(weights=[
 train_cfg = dict(max_epochs=max_search_epochs + eval_epochs, val_interval=1)
 custom_hooks = [
     dict(type='ArchitectureRecoveryHook'),
+    # min_search_epochs=0: a node may terminate at the first recovery, as
+    # in the paper and the reference code (see
+    # docs/en/notes/reference_differences.md).
     dict(
         type='TerminationHook', eps=1e-3,
-        max_search_epochs=max_search_epochs),
+        max_search_epochs=max_search_epochs, min_search_epochs=0),
     dict(type='EdgeBNFreezeHook'),
     dict(
         type='PhaseSwitchHook',

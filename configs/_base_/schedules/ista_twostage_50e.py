@@ -19,6 +19,7 @@ optim_wrapper = dict(
 )
 param_scheduler = dict(
     weights=[
+        # to 0 as in the paper; the reference code floors it at 1e-3
         dict(
             type='CosineAnnealingLR',
             T_max=max_epochs,

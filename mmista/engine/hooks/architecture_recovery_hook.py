@@ -82,7 +82,9 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
         supernet = backbone_with(runner, 'architecture', type(self).__name__)
         if bool(supernet.architecture.recovered):
             runner.logger.info(
-                'Architecture state restored from the checkpoint; genotype: '
+                'Architecture state restored from the checkpoint '
+                '(dictionaries of seed '
+                f'{int(supernet.architecture.dictionary_seed)}); genotype: '
                 f'{supernet.genotype()}')
             return
         self.recover(runner, epoch=runner.epoch)

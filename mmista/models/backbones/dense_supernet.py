@@ -34,6 +34,8 @@ class DenseSuperNet(SuperCellNetwork):
             Defaults to 2.
         affine (bool): Whether the cells' BatchNorms are affine.
             Defaults to False.
+        pool_bn (bool): Follow each pool by a non-affine BatchNorm, as
+            DARTS's ``MixedOp`` does. Defaults to True.
         drop_path_prob (float): Drop-path probability. Defaults to 0.
         out_indices (Sequence[int]): Cells whose outputs are returned.
             Defaults to ``(-1, )``.
@@ -48,6 +50,7 @@ class DenseSuperNet(SuperCellNetwork):
                  steps: int = 4,
                  edges_per_node: int = 2,
                  affine: bool = False,
+                 pool_bn: bool = True,
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg=None):
@@ -59,6 +62,7 @@ class DenseSuperNet(SuperCellNetwork):
             steps,
             affine,
             bn_append=False,
+            pool_bn=pool_bn,
             drop_path_prob=drop_path_prob,
             out_indices=out_indices,
             init_cfg=init_cfg)

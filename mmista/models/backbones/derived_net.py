@@ -19,13 +19,15 @@ class DerivedCell(nn.Module):
         spec (CellSpec): The cell's shape.
         affine (bool): Whether BatchNorms have affine parameters.
         bn_append (bool): Append a BatchNorm to parameter-free ops.
+        pool_bn (bool): Follow pools by a non-affine BatchNorm.
     """
 
     def __init__(self,
                  genotype: Genotype,
                  spec: CellSpec,
                  affine: bool = True,
-                 bn_append: bool = False):
+                 bn_append: bool = False,
+                 pool_bn: bool = False):
         super().__init__()
         cell_type = 'reduce' if spec.reduction else 'normal'
         edges = getattr(genotype, cell_type)
@@ -36,7 +38,8 @@ class DerivedCell(nn.Module):
         self.input_indices: List[int] = []
         for op_name, index in edges:
             self.ops.append(
-                build_edge(op_name, spec, index, affine, bn_append))
+                build_edge(op_name, spec, index, affine, bn_append,
+                           pool_bn))
             self.input_indices.append(index)
 
     def forward(self,
@@ -88,6 +91,9 @@ class DerivedNet(CellNetwork):
             ISTA-NAS architectures). Defaults to False.
         affine (bool): Whether the cells' BatchNorms are affine.
             Defaults to True.
+        pool_bn (bool): Follow pools by a non-affine BatchNorm, as two-stage
+            super-nets do; evaluation networks have none (the reference's
+            and DARTS's). Defaults to False.
         drop_path_prob (float): Drop-path probability on cell edges; usually
             ramped during training by ``DropPathRampHook``. Defaults to 0.
         out_indices (Sequence[int]): Cells whose outputs are returned
@@ -104,6 +110,7 @@ class DerivedNet(CellNetwork):
                  in_channels: int = 3,
                  bn_append: bool = False,
                  affine: bool = True,
+                 pool_bn: bool = False,
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg=None):
@@ -119,7 +126,11 @@ class DerivedNet(CellNetwork):
             init_cfg=init_cfg)
         self.cells.extend(
             DerivedCell(
-                self.genotype, spec, affine=affine, bn_append=bn_append)
+                self.genotype,
+                spec,
+                affine=affine,
+                bn_append=bn_append,
+                pool_bn=pool_bn)
             for spec in self.cell_specs)
 
     def forward_cell(self, cell: DerivedCell, s0: torch.Tensor,

@@ -1,6 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The ISTA-NAS super-net: every candidate op, only the supported ones run."""
-from typing import Dict, Iterator, List, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -39,12 +39,18 @@ class ISTASuperNet(SuperCellNetwork):
         lam (float): l1 weight of the recovery. Defaults to 1e-5.
         solver (str | dict): LASSO solver of the recovery. Defaults to
             ``'auto'`` (the exact native solver).
-        arch_seed (int): Seed of the dictionaries and initial ``b``.
-            Defaults to 0.
+        arch_seed (int, optional): Seed of the dictionaries and initial
+            ``b``. Defaults to None: the run's seed (``randomness.seed``),
+            so runs with different seeds search from different
+            dictionaries; the seed used is logged.
         affine (bool): Whether the cells' BatchNorms are affine (two-stage
             search: False). Defaults to False.
         bn_append (bool): Append a BatchNorm to parameter-free ops
             (one-stage search). Defaults to False.
+        pool_bn (bool): Follow each pool by a non-affine BatchNorm, as the
+            reference's two-stage super-net does (no effect with
+            ``bn_append``, whose pools end in an affine one). The derived
+            networks have no pool BatchNorm. Defaults to True.
         drop_path_prob (float): Drop-path probability. Defaults to 0.
         out_indices (Sequence[int]): Cells whose outputs are returned.
             Defaults to ``(-1, )``.
@@ -61,14 +67,16 @@ class ISTASuperNet(SuperCellNetwork):
                  sparsity: int = 2,
                  lam: float = 1e-5,
                  solver='auto',
-                 arch_seed: int = 0,
+                 arch_seed: Optional[int] = None,
                  affine: bool = False,
                  bn_append: bool = False,
+                 pool_bn: bool = True,
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg=None):
         super().__init__(channels, layers, stem, in_channels, steps, affine,
-                         bn_append, drop_path_prob, out_indices, init_cfg)
+                         bn_append, pool_bn, drop_path_prob, out_indices,
+                         init_cfg)
         self.lam = lam
         self.solver = solver
         self.derived_cfg = dict(

@@ -23,10 +23,11 @@ class SuperCell(nn.Module):
         steps (int): Intermediate nodes.
         affine (bool): Whether the ops' BatchNorms are affine.
         bn_append (bool): Append a BatchNorm to parameter-free ops.
+        pool_bn (bool): Follow pools by a non-affine BatchNorm.
     """
 
     def __init__(self, spec: CellSpec, steps: int, affine: bool,
-                 bn_append: bool):
+                 bn_append: bool, pool_bn: bool):
         super().__init__()
         self.cell_type = 'reduce' if spec.reduction else 'normal'
         self.num_ops = len(CANDIDATE_OPS)
@@ -37,7 +38,8 @@ class SuperCell(nn.Module):
             for k in range(num_candidates(j, self.num_ops)):
                 edges.append(
                     build_edge(CANDIDATE_OPS[k % self.num_ops], spec,
-                               k // self.num_ops, affine, bn_append))
+                               k // self.num_ops, affine, bn_append,
+                               pool_bn))
             self.nodes.append(edges)
 
     def forward(self,
@@ -89,6 +91,7 @@ class SuperCellNetwork(CellNetwork):
         steps (int): Intermediate nodes per cell.
         affine (bool): Whether the cells' BatchNorms are affine.
         bn_append (bool): Append a BatchNorm to parameter-free ops.
+        pool_bn (bool): Follow pools by a non-affine BatchNorm.
         drop_path_prob (float): Drop-path probability.
         out_indices (Sequence[int]): Cells whose outputs are returned.
         init_cfg (dict, optional): Initialization config.
@@ -96,7 +99,7 @@ class SuperCellNetwork(CellNetwork):
 
     def __init__(self, channels: int, layers: int, stem: str,
                  in_channels: int, steps: int, affine: bool,
-                 bn_append: bool, drop_path_prob: float,
+                 bn_append: bool, pool_bn: bool, drop_path_prob: float,
                  out_indices: Sequence[int], init_cfg=None):
         super().__init__(
             channels,
@@ -109,7 +112,7 @@ class SuperCellNetwork(CellNetwork):
             init_cfg=init_cfg)
         self.steps = steps
         self.cells.extend(
-            SuperCell(spec, steps, affine, bn_append)
+            SuperCell(spec, steps, affine, bn_append, pool_bn)
             for spec in self.cell_specs)
 
     def edges(self, cell_type: str) -> Sequence[Sequence[int]]:

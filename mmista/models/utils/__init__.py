@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
-from .candidate_ops import (DilConv, FactorizedReduce, ReLUConvBN, SepConv,
-                            WithBN, build_candidate_op, is_identity, output_bn)
+from .candidate_ops import (POOL_OPS, DilConv, FactorizedReduce, ReLUConvBN,
+                            SepConv, WithBN, build_candidate_op, is_identity,
+                            output_bn)
 from .cell_edges import build_edge, run_edge
 from .cell_inputs import CellInputs
 from .cell_layout import CellSpec, cell_layout, reduction_indices
@@ -8,8 +9,8 @@ from .scaled_op import folded_affine, run_scaled_op, scaled_batch_norm
 from .stems import CifarStem, ImageNetStem, build_stem
 
 __all__ = [
-    'DilConv', 'FactorizedReduce', 'ReLUConvBN', 'SepConv', 'WithBN',
-    'build_candidate_op', 'is_identity', 'output_bn', 'build_edge',
+    'POOL_OPS', 'DilConv', 'FactorizedReduce', 'ReLUConvBN', 'SepConv',
+    'WithBN', 'build_candidate_op', 'is_identity', 'output_bn', 'build_edge',
     'run_edge', 'CellInputs',
     'CellSpec', 'cell_layout', 'reduction_indices', 'CifarStem',
     'ImageNetStem', 'build_stem', 'run_scaled_op', 'scaled_batch_norm',

@@ -5,7 +5,9 @@ Every op maps ``C`` channels to ``C`` channels; ``stride=2`` halves the
 spatial size (edges from a reduction cell's input nodes). Convolutions have
 no bias. With ``bn_append=True`` (one-stage ISTA-NAS) the ops that do not end
 in a BatchNorm (the two pools and the identity skip) get one appended, so
-that every op ends in a BatchNorm.
+that every op ends in a BatchNorm. With ``pool_bn=True`` (two-stage
+super-nets, as DARTS's ``MixedOp`` and the ISTA-NAS reference's two-stage
+super-net) only the two pools get one, non-affine; the identity does not.
 """
 from typing import Callable, Dict, Optional
 
@@ -168,7 +170,8 @@ class FactorizedReduce(nn.Module):
 
 
 class WithBN(nn.Sequential):
-    """A parameter-free op followed by a BatchNorm (one-stage nets)."""
+    """A parameter-free op followed by a BatchNorm (one-stage nets, and the
+    pools of two-stage super-nets)."""
 
     def __init__(self, op: nn.Module, channels: int, affine: bool = True):
         super().__init__(op, nn.BatchNorm2d(channels, affine=affine))
@@ -197,11 +200,15 @@ _OP_FACTORIES: Dict[str, OpFactory] = {
 assert tuple(_OP_FACTORIES) == CANDIDATE_OPS
 
 
+POOL_OPS = ('max_pool_3x3', 'avg_pool_3x3')
+
+
 def build_candidate_op(name: str,
                        channels: int,
                        stride: int,
                        affine: bool = True,
-                       bn_append: bool = False) -> nn.Module:
+                       bn_append: bool = False,
+                       pool_bn: bool = False) -> nn.Module:
     """Builds one candidate operation.
 
     Args:
@@ -211,6 +218,10 @@ def build_candidate_op(name: str,
         affine (bool): Whether the op's BatchNorms have affine parameters.
         bn_append (bool): Append a BatchNorm to ops that do not end in one
             (pools and the identity skip), as one-stage ISTA-NAS does.
+        pool_bn (bool): Follow the pools by a non-affine BatchNorm, as the
+            two-stage super-nets of DARTS and ISTA-NAS do, so that pool
+            outputs are normalised like every other op's. No effect with
+            ``bn_append`` (the pools then end in a BatchNorm already).
 
     Returns:
         nn.Module: The operation.
@@ -223,6 +234,8 @@ def build_candidate_op(name: str,
     op = _OP_FACTORIES[name](channels, stride, affine)
     if bn_append and output_bn(op) is None:
         op = WithBN(op, channels, affine=affine)
+    elif pool_bn and name in POOL_OPS:
+        op = WithBN(op, channels, affine=False)
     return op
 
 

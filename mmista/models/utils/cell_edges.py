@@ -11,8 +11,12 @@ from .cell_layout import CellSpec
 from .scaled_op import run_scaled_op
 
 
-def build_edge(op_name: str, spec: CellSpec, source: int, affine: bool,
-               bn_append: bool) -> nn.Module:
+def build_edge(op_name: str,
+               spec: CellSpec,
+               source: int,
+               affine: bool,
+               bn_append: bool,
+               pool_bn: bool = False) -> nn.Module:
     """Builds the op of an edge from node ``source`` of a cell.
 
     Edges leaving a reduction cell's two input nodes have stride 2.
@@ -23,13 +27,20 @@ def build_edge(op_name: str, spec: CellSpec, source: int, affine: bool,
         source (int): Index of the edge's input node.
         affine (bool): Whether the op's BatchNorms are affine.
         bn_append (bool): Append a BatchNorm to parameter-free ops.
+        pool_bn (bool): Follow pools by a non-affine BatchNorm (two-stage
+            super-nets). Defaults to False.
 
     Returns:
         nn.Module: The op.
     """
     stride = 2 if spec.reduction and source < 2 else 1
     return build_candidate_op(
-        op_name, spec.channels, stride, affine=affine, bn_append=bn_append)
+        op_name,
+        spec.channels,
+        stride,
+        affine=affine,
+        bn_append=bn_append,
+        pool_bn=pool_bn)
 
 
 def run_edge(op: nn.Module,

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.dist import broadcast, get_world_size
+from mmengine.logging import print_log
 
 from mmista.sparse_coding import (ArchitectureRecovery, build_dictionaries,
                                   genotype_from_supports, init_compressed,
@@ -30,8 +31,12 @@ class CompressedArchitecture(nn.Module):
         num_ops (int): Candidate operations per input. Defaults to 7.
         proj_dim (int): Dimension ``m`` of each ``b_j``. Defaults to 7.
         sparsity (int): Edges ``s`` kept per node. Defaults to 2.
-        seed (int): Seed of the dictionaries and of the initial ``b``.
-            Defaults to 0.
+        seed (int, optional): Seed of the dictionaries and of the initial
+            ``b``. Defaults to None: torch's initial seed, which mmengine's
+            Runner sets to the run's ``randomness.seed`` before it builds
+            the model, so runs with different seeds search from different
+            dictionaries, as the reference's do. The seed used is logged and
+            kept in the ``dictionary_seed`` buffer.
     """
 
     def __init__(self,
@@ -39,11 +44,25 @@ class CompressedArchitecture(nn.Module):
                  num_ops: int = 7,
                  proj_dim: int = 7,
                  sparsity: int = 2,
-                 seed: int = 0):
+                 seed: Optional[int] = None):
         super().__init__()
         self.steps = steps
         self.num_ops = num_ops
         self.sparsity = sparsity
+        if seed is None:
+            # a 64-bit seed may exceed int64; numpy takes either
+            seed = torch.initial_seed() % 2**63
+            origin = "the run's seed (torch.initial_seed())"
+        elif isinstance(seed, int) and seed >= 2**63:
+            raise ValueError(f'arch_seed must be below 2**63, got {seed}')
+        else:
+            origin = 'arch_seed'
+        print_log(
+            f'Architecture dictionaries A and initial b drawn with seed '
+            f'{seed} ({origin})',
+            logger='current')
+        self.register_buffer('dictionary_seed',
+                             torch.tensor(seed, dtype=torch.int64))
         width = num_candidates(steps - 1, num_ops)
         dictionaries = build_dictionaries(steps, proj_dim, num_ops, seed)
         compressed = init_compressed(steps, proj_dim, seed)

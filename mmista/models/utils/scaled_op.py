@@ -78,8 +78,8 @@ def run_scaled_op(op: nn.Module, x: torch.Tensor,
     """``scale * op(x)``, folded into the op's final BatchNorm if it has one.
 
     SyncBatchNorm layers (distributed ``sync_bn``) and ops without a final
-    BatchNorm (pools and the identity of two-stage nets) take the plain
-    product.
+    BatchNorm (the identity of two-stage nets, and pools built without
+    ``pool_bn``) take the plain product.
 
     Args:
         op (nn.Module): A candidate op (see ``build_candidate_op``).
