@@ -6,7 +6,7 @@ registries fall back to), so ``custom_imports=dict(imports=['mmista'])`` is
 all a config needs.
 """
 from . import sparse_coding  # noqa: F401
-from .utils import register_all_modules
+from .setup_env import register_all_modules
 from .version import __version__
 
 register_all_modules(init_default_scope=False)

@@ -17,9 +17,9 @@ from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.apis import export_search_model
+from mmista.cli import (CheckpointError, add_cfg_options, check_fits,
+                        exit_if_missing, load_config, read_checkpoint)
 from mmista.registry import MODELS
-from mmista.utils import (CheckpointError, add_cfg_options, check_fits,
-                          exit_if_missing, load_config, read_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:

@@ -18,9 +18,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.cli import exit_if_missing
 from mmista.registry import MODELS
 from mmista.structures import GenotypeError, get_genotype
-from mmista.utils import exit_if_missing
 
 DEFAULT_BASE = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'nets',

@@ -7,10 +7,10 @@ import mmengine
 from mmengine.runner import Runner
 
 import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.cli import (add_runner_args, exit_if_missing, finish_distributed,
+                        load_config, missing_data, parse_runner_args,
+                        setup_cpu_distributed, verify_checkpoint)
 from mmista.registry import RUNNERS
-from mmista.utils import (add_runner_args, exit_if_missing, finish_distributed,
-                          load_config, missing_data, parse_runner_args,
-                          setup_cpu_distributed, verify_checkpoint)
 
 
 def parse_args() -> argparse.Namespace:

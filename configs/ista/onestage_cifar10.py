@@ -1,7 +1,8 @@
-# One-stage ISTA-NAS on CIFAR-10 (paper Algorithm 2, SPEC section 5): the
-# 20-cell, C = 36 target network searched on the full train set (batch 96,
-# cutout, auxiliary head), then trained on for 600 epochs once every node
-# has terminated; the absorbed network lands in WORK_DIR/export/.
+# One-stage ISTA-NAS on CIFAR-10 (paper Algorithm 2;
+# docs/en/method/onestage.md): the 20-cell, C = 36 target network searched on
+# the full train set (batch 96, cutout, auxiliary head), then trained on for
+# 600 epochs once every node has terminated; the absorbed network lands in
+# WORK_DIR/export/.
 _base_ = [
     '../_base_/models/ista_onestage_cifar.py',
     '../_base_/datasets/cifar10_bs96_cutout.py',

@@ -31,22 +31,16 @@ eval_epochs = 10
 optim_wrapper = dict(
     weights=dict(optimizer=dict(lr=0.05)),
     architecture=dict(optimizer=dict(lr=6e-3)))
-train_cfg = dict(max_epochs=max_search_epochs + eval_epochs, val_interval=5)
-custom_hooks = [
-    dict(type='ArchitectureRecoveryHook'),
-    dict(
-        type='TerminationHook', eps=5e-3,
-        max_search_epochs=max_search_epochs,
-        min_search_iters=min_search_iters),
-    dict(type='EdgeBNFreezeHook'),
-    dict(
-        type='PhaseSwitchHook',
-        eval_epochs=eval_epochs,
-        param_scheduler=dict(
-            type='CosineAnnealingLR', eta_min=0., by_epoch=True)),
-    dict(type='DropPathRampHook', drop_path_rate=0.1),
-    dict(type='ExportHook'),
-]
+train_cfg = dict(
+    max_epochs=max_search_epochs + eval_epochs,
+    val_interval=5,
+    stages=dict(
+        termination=dict(
+            eps=5e-3,
+            max_search_epochs=max_search_epochs,
+            min_search_iters=min_search_iters),
+        phase_switch=dict(eval_epochs=eval_epochs),
+        drop_path=dict(drop_path_rate=0.1)))
 default_hooks = dict(logger=dict(interval=11))
 # eps bounds how far z moves in one epoch, which grows with the steps per
 # epoch times the learning rates: with more processes (a larger total

@@ -1,8 +1,8 @@
-# Two-stage ISTA-NAS search on CIFAR-10 (paper Algorithm 1, SPEC section 4):
-# an 8-cell, C = 16 super-net, one half of the train set for the weights
-# and the other for b, 50 epochs, batch 256, a recovery after every epoch.
-# Put CIFAR-10's python files under data/cifar10/. The searched genotype
-# lands in WORK_DIR/genotype.json; retrain it with
+# Two-stage ISTA-NAS search on CIFAR-10 (paper Algorithm 1;
+# docs/en/method/twostage.md): an 8-cell, C = 16 super-net, one half of the
+# train set for the weights and the other for b, 50 epochs, batch 256, a
+# recovery after every epoch. Put CIFAR-10's python files under data/cifar10/.
+# The searched genotype lands in WORK_DIR/genotype.json; retrain it with
 #   python tools/genotype_to_config.py WORK_DIR/genotype.json \
 #       --out WORK_DIR/eval_config.py
 #   python tools/train.py WORK_DIR/eval_config.py

@@ -2,3 +2,4 @@
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from .runner import *  # noqa: F401,F403
+from .search_state import SearchState  # noqa: F401

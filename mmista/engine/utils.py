@@ -45,3 +45,10 @@ def architecture_of(runner, user: str) -> nn.Module:
         nn.Module: ``backbone.architecture``.
     """
     return backbone_with(runner, 'architecture', user).architecture
+
+
+def diff_rank_seed(runner) -> bool:
+    """Whether the run gives each rank its own seed
+    (``randomness.diff_rank_seed`` of the runner's config)."""
+    randomness = runner.cfg.get('randomness') or {}
+    return bool(randomness.get('diff_rank_seed', False))

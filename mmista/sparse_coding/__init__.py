@@ -1,13 +1,15 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Sparse-coding recovery of ISTA-NAS architectures (SPEC section 3)."""
+"""Sparse-coding recovery of ISTA-NAS architectures.
+
+See docs/en/method/sparse_coding.md.
+"""
 from .cvxpy_backend import find_mosek_license, mosek_status
 from .homotopy import homotopy_lasso
 from .lasso import DEFAULT_LAMBDA, solve_lasso
 from .optimality import kkt_residual, kkt_tolerance, lasso_objective
-from .projection import (NUM_OPS, build_dictionaries, decode_index,
-                         genotype_from_supports, init_compressed,
-                         num_candidates, select_support, support_bias,
-                         support_mask, support_weights)
+from .projection import (build_dictionaries, init_compressed, select_support,
+                         support_bias, support_mask, support_weights,
+                         weights_on_support)
 from .recovery import ArchitectureRecovery, recover_architecture
 from .solver_registry import (LASSO_SOLVERS, SOLVER_ALIASES, get_lasso_solver,
                               parse_solver_spec, register_lasso_solver,
@@ -18,8 +20,8 @@ __all__ = [
     'kkt_residual', 'kkt_tolerance', 'LASSO_SOLVERS', 'SOLVER_ALIASES',
     'register_lasso_solver', 'get_lasso_solver', 'valid_solver_names',
     'parse_solver_spec',
-    'mosek_status', 'find_mosek_license', 'NUM_OPS', 'num_candidates',
-    'build_dictionaries', 'init_compressed', 'select_support', 'support_mask',
-    'support_bias', 'support_weights', 'decode_index',
-    'genotype_from_supports', 'ArchitectureRecovery', 'recover_architecture'
+    'mosek_status', 'find_mosek_license', 'build_dictionaries',
+    'init_compressed', 'select_support', 'support_mask', 'support_bias',
+    'support_weights', 'weights_on_support', 'ArchitectureRecovery',
+    'recover_architecture'
 ]

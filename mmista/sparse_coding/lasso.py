@@ -10,9 +10,9 @@ import torch
 from mmengine.logging import print_log
 
 from . import cvxpy_backend, homotopy  # noqa: F401 (register backends)
+from .arrays import ArrayLike, as_float64
 from .solver_registry import get_lasso_solver
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
 SolverCfg = Union[str, Dict[str, Any]]
 
 #: The l1 weight of ISTA-NAS (paper, supplement section 1.2).
@@ -21,18 +21,6 @@ DEFAULT_LAMBDA = 1e-5
 
 def _is_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, torch.Tensor))
-
-
-def _to_float64(x: ArrayLike, name: str) -> np.ndarray:
-    """Copies an array or tensor to a float64 numpy array."""
-    if isinstance(x, torch.Tensor):
-        if x.is_complex():
-            raise TypeError(f'{name} must be real, got dtype {x.dtype}')
-        return x.detach().to('cpu', torch.float64).numpy()
-    if not (np.issubdtype(x.dtype, np.floating)
-            or np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_):
-        raise TypeError(f'{name} must be a real array, got dtype {x.dtype}')
-    return np.asarray(x, dtype=np.float64)
 
 
 def _check_finite(x: np.ndarray, name: str) -> None:
@@ -127,8 +115,8 @@ def _normalise(
                 raise ValueError(
                     f'b[{i}] must have shape ({Ai.shape[0]},) to match A[{i}] '
                     f'of shape {tuple(Ai.shape)}, got {tuple(bi.shape)}')
-            As.append(_to_float64(Ai, f'A[{i}]'))
-            bs.append(_to_float64(bi, f'b[{i}]'))
+            As.append(as_float64(Ai, f'A[{i}]'))
+            bs.append(as_float64(bi, f'b[{i}]'))
             likes.append(_like(bi, Ai))
         return As, bs, 'list', likes
 
@@ -142,14 +130,14 @@ def _normalise(
             raise ValueError(f'b must have shape ({A.shape[0]},) to match A '
                              f'of shape {tuple(A.shape)}, got '
                              f'{tuple(b.shape)}')
-        return ([_to_float64(A, 'A')], [_to_float64(b, 'b')], 'single',
+        return ([as_float64(A, 'A')], [as_float64(b, 'b')], 'single',
                 [_like(b, A)])
     if A.ndim == 3:
         if tuple(b.shape) != tuple(A.shape[:2]):
             raise ValueError(f'b must have shape {tuple(A.shape[:2])} to '
                              f'match A of shape {tuple(A.shape)}, got '
                              f'{tuple(b.shape)}')
-        A64, b64 = _to_float64(A, 'A'), _to_float64(b, 'b')
+        A64, b64 = as_float64(A, 'A'), as_float64(b, 'b')
         return list(A64), list(b64), 'batch', [_like(b, A)]
     raise ValueError(f'A must be 2-D (m, n), 3-D (B, m, n) or a list of 2-D '
                      f'arrays, got shape {tuple(A.shape)}')

@@ -1,5 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""The sparse-coding view of the DARTS cell (SPEC section 3).
+"""The sparse-coding view of the DARTS cell.
+
+See docs/en/method/sparse_coding.md.
 
 Intermediate node ``j`` of a cell has ``n_j = (2 + j) * |O|`` candidate
 edges, one per (input, op) pair, flattened input-major: index ``k`` is op
@@ -14,31 +16,19 @@ LASSO. This module holds the rest of that math:
   ``w = A_S^T b - (A^T A - I)_{:,S}^T z_S`` on ``S`` and 0 elsewhere,
   which equals ``z_S + A_S^T (b - A_S z_S)`` on ``S`` (one ISTA step from
   ``z_S``); the second term is a constant "bias" per epoch, so gradients
-  reach ``b`` through ``A_S^T b`` only,
-- the genotype read directly from the supports.
+  reach ``b`` through ``A_S^T b`` only.
+
+How an index names an edge, and the genotype read from the supports, are
+the search space's encoding: :mod:`mmista.structures.search_space`.
 """
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Sequence
 
 import numpy as np
 import torch
 
-from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
-
-ArrayLike = Union[np.ndarray, torch.Tensor]
-
-#: The number of candidate operations ``|O|``.
-NUM_OPS = len(CANDIDATE_OPS)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value,
-                  (bool, np.bool_)) or not isinstance(value,
-                                                      (int, np.integer)):
-        raise TypeError(f'{name} must be an int, got {type(value).__name__} '
-                        f'{value!r}')
-    if value < 1:
-        raise ValueError(f'{name} must be >= 1, got {value}')
-    return int(value)
+from mmista.structures import (CELL_TYPES, NUM_OPS, check_positive_int,
+                               num_candidates, support_indices)
+from .arrays import ArrayLike, as_float64
 
 
 def _check_seed(seed) -> int:
@@ -47,23 +37,6 @@ def _check_seed(seed) -> int:
     if seed < 0:
         raise ValueError(f'seed must be >= 0, got {seed}')
     return int(seed)
-
-
-def num_candidates(node: int, num_ops: int = NUM_OPS) -> int:
-    """Number of candidate edges ``n_j = (2 + j) * num_ops`` of node ``j``.
-
-    Args:
-        node (int): The intermediate node index ``j`` (0-based).
-        num_ops (int): Candidate operations per input. Defaults to 7.
-
-    Returns:
-        int: ``(2 + node) * num_ops``.
-    """
-    if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
-        raise TypeError(f'node must be an int, got {type(node).__name__}')
-    if node < 0:
-        raise ValueError(f'node must be >= 0, got {node}')
-    return (2 + int(node)) * _check_positive_int(num_ops, 'num_ops')
 
 
 def build_dictionaries(
@@ -95,8 +68,8 @@ def build_dictionaries(
         dict[str, list[torch.Tensor]]: Per cell type, the ``steps``
         dictionaries of shapes ``(proj_dim, (2 + j) * num_ops)``.
     """
-    steps = _check_positive_int(steps, 'steps')
-    proj_dim = _check_positive_int(proj_dim, 'proj_dim')
+    steps = check_positive_int(steps, 'steps')
+    proj_dim = check_positive_int(proj_dim, 'proj_dim')
     rng = np.random.default_rng([_check_seed(seed), 0])
     return {
         cell: [
@@ -134,8 +107,8 @@ def init_compressed(
         dict[str, torch.Tensor]: Per cell type, a ``(steps, proj_dim)``
         tensor whose row ``j`` is ``b_j``.
     """
-    steps = _check_positive_int(steps, 'steps')
-    proj_dim = _check_positive_int(proj_dim, 'proj_dim')
+    steps = check_positive_int(steps, 'steps')
+    proj_dim = check_positive_int(proj_dim, 'proj_dim')
     if not np.isfinite(std) or std < 0:
         raise ValueError(f'std must be a finite number >= 0, got {std}')
     rng = np.random.default_rng([_check_seed(seed), 1])
@@ -166,7 +139,7 @@ def select_support(z: ArrayLike, sparsity: int = 2) -> ArrayLike:
         ValueError: If ``z`` is not 1-D or 2-D, has non-finite values, or
             ``sparsity`` is larger than ``n`` or smaller than 1.
     """
-    sparsity = _check_positive_int(sparsity, 'sparsity')
+    sparsity = check_positive_int(sparsity, 'sparsity')
     if not isinstance(z, (np.ndarray, torch.Tensor)):
         raise TypeError(f'z must be a numpy array or a torch tensor, got '
                         f'{type(z).__name__}')
@@ -189,25 +162,6 @@ def select_support(z: ArrayLike, sparsity: int = 2) -> ArrayLike:
     return np.sort(order[..., :sparsity], axis=-1).astype(np.int64)
 
 
-def _index_array(support: ArrayLike,
-                 n: int,
-                 name: str = 'support') -> np.ndarray:
-    """Validates a 1-D support against ``n`` and returns it as int64."""
-    if isinstance(support, torch.Tensor):
-        support = support.detach().cpu().numpy()
-    support = np.asarray(support)
-    if support.ndim != 1 or not (np.issubdtype(support.dtype, np.integer)
-                                 or support.size == 0):
-        raise ValueError(f'{name} must be a 1-D array of int indices, got '
-                         f'shape {support.shape} and dtype {support.dtype}')
-    if support.size and (support.min() < 0 or support.max() >= n):
-        raise ValueError(f'{name} {support.tolist()} has indices outside '
-                         f'[0, {n})')
-    if len(np.unique(support)) != len(support):
-        raise ValueError(f'{name} {support.tolist()} has repeated indices')
-    return support.astype(np.int64)
-
-
 def support_mask(support: ArrayLike, n: int) -> torch.Tensor:
     """A 0/1 mask of length ``n`` that is 1 on the support.
 
@@ -218,25 +172,10 @@ def support_mask(support: ArrayLike, n: int) -> torch.Tensor:
     Returns:
         torch.Tensor: float64 mask ``(n,)``.
     """
-    n = _check_positive_int(n, 'n')
+    n = check_positive_int(n, 'n')
     mask = torch.zeros(n, dtype=torch.float64)
-    mask[torch.from_numpy(_index_array(support, n))] = 1.0
+    mask[torch.from_numpy(support_indices(support, n))] = 1.0
     return mask
-
-
-def _as_numpy64(x: ArrayLike, name: str) -> np.ndarray:
-    """A float64 numpy array (on the CPU) of an array or tensor."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().to('cpu', torch.float64).numpy()
-    if isinstance(x, np.ndarray):
-        return np.asarray(x, dtype=np.float64)
-    raise TypeError(f'{name} must be a numpy array or a torch tensor, got '
-                    f'{type(x).__name__}')
-
-
-def _as_tensor64(x: ArrayLike, name: str) -> torch.Tensor:
-    """A float64 CPU tensor of an array or tensor."""
-    return torch.from_numpy(_as_numpy64(x, name))
 
 
 def support_bias(A: ArrayLike, z: ArrayLike, support: ArrayLike) -> ArrayLike:
@@ -261,8 +200,8 @@ def support_bias(A: ArrayLike, z: ArrayLike, support: ArrayLike) -> ArrayLike:
     """
     # numpy float64: on these tiny arrays torch's per-call overhead would
     # cost more than the arithmetic.
-    A64 = _as_numpy64(A, 'A')
-    z64 = _as_numpy64(z, 'z')
+    A64 = as_float64(A, 'A')
+    z64 = as_float64(z, 'z')
     if A64.ndim != 2:
         raise ValueError(f'A must be 2-D (m, n), got shape '
                          f'{tuple(A64.shape)}')
@@ -270,7 +209,7 @@ def support_bias(A: ArrayLike, z: ArrayLike, support: ArrayLike) -> ArrayLike:
     if tuple(z64.shape) != (n, ):
         raise ValueError(f'z must have shape ({n},) to match A of shape '
                          f'{tuple(A64.shape)}, got {tuple(z64.shape)}')
-    S = _index_array(support, n)
+    S = support_indices(support, n)
     A_S = A64[:, S]
     bias = np.zeros(n)
     bias[S] = A_S.T @ (A_S @ z64[S]) - z64[S]
@@ -320,94 +259,43 @@ def support_weights(A: ArrayLike, b: ArrayLike, support: ArrayLike,
     if tuple(bias.shape) != (n, ):
         raise ValueError(f'bias must have shape ({n},) to match A of shape '
                          f'{(m, n)}, got {tuple(bias.shape)}')
-    mask = support_mask(support, n)
+    S = torch.from_numpy(support_indices(support, n))
+    b_t = b if isinstance(b, torch.Tensor) else torch.from_numpy(
+        as_float64(b, 'b'))
+    if not b_t.is_floating_point():
+        b_t = b_t.double()
+    A_t = torch.from_numpy(as_float64(A, 'A'))
+    bias_t = torch.from_numpy(as_float64(bias, 'bias'))
+    w_S = weights_on_support(A_t[:, S], b_t, bias_t[S])
+    w = torch.zeros(n, dtype=w_S.dtype, device=w_S.device).index_put(
+        (S.to(w_S.device), ), w_S)
     if isinstance(b, torch.Tensor):
-        dtype = b.dtype if b.is_floating_point() else torch.float64
-        A_t = _as_tensor64(A, 'A').to(device=b.device, dtype=dtype)
-        bias_t = _as_tensor64(bias, 'bias').to(device=b.device, dtype=dtype)
-        mask = mask.to(device=b.device, dtype=dtype)
-        return mask * (A_t.T @ b.to(dtype)) - bias_t
-    A_np = _as_numpy64(A, 'A')
-    bias_np = _as_numpy64(bias, 'bias')
-    w = mask.numpy() * (A_np.T @ np.asarray(b, dtype=np.float64)) - bias_np
+        return w
     dtype = b.dtype if np.issubdtype(b.dtype, np.floating) else np.float64
-    return w.astype(dtype)
+    return w.numpy().astype(dtype)
 
 
-def decode_index(index: int, num_ops: int = NUM_OPS) -> Tuple[str, int]:
-    """Maps a candidate index to its ``(op, input)`` pair.
+def weights_on_support(A_S: torch.Tensor, b: torch.Tensor,
+                       bias_S: torch.Tensor) -> torch.Tensor:
+    """The support weights ``w_S = A_S^T b - bias_S``.
 
-    Args:
-        index (int): ``k``, in input-major order.
-        num_ops (int): Candidate operations per input; must equal
-            ``len(CANDIDATE_OPS)`` to name the op. Defaults to 7.
-
-    Returns:
-        tuple[str, int]: ``(CANDIDATE_OPS[k % num_ops], k // num_ops)``.
-    """
-    if num_ops != NUM_OPS:
-        raise ValueError(f'num_ops must be {NUM_OPS} (the candidate ops '
-                         f'{", ".join(CANDIDATE_OPS)}) to name ops, got '
-                         f'{num_ops}')
-    index = int(index)
-    if index < 0:
-        raise ValueError(f'candidate index must be >= 0, got {index}')
-    return CANDIDATE_OPS[index % num_ops], index // num_ops
-
-
-def genotype_from_supports(supports: Mapping[str, Sequence[ArrayLike]],
-                           num_ops: int = NUM_OPS,
-                           concat: Optional[Sequence[int]] = None) -> Genotype:
-    """Reads the genotype directly from the supports of every node.
-
-    Index ``k`` of node ``j`` becomes the edge
-    ``(CANDIDATE_OPS[k % num_ops], k // num_ops)``; the edges of a node are
-    listed in increasing index order. No top-k projection is applied: every
-    support index is one edge.
+    The one implementation of the formula: :func:`support_weights` (one
+    node, zero off the support) and
+    :meth:`~mmista.architecture.CompressedArchitecture.weights` (every node
+    of a cell at once, every forward pass) evaluate it. Differentiable in
+    ``b``; ``A_S`` and ``bias_S`` are constants, cast to the dtype and
+    device of ``b``.
 
     Args:
-        supports (Mapping[str, Sequence]): For ``'normal'`` and
-            ``'reduce'``, one support per intermediate node (node ``j``'s
-            indices must be below ``(2 + j) * num_ops``); all supports have
-            the same size ``s``.
-        num_ops (int): Candidate operations per input. Defaults to 7.
-        concat (Sequence[int], optional): Nodes concatenated into the cell
-            output. Defaults to all intermediate nodes, ``2 .. steps + 1``.
+        A_S (torch.Tensor): The dictionary's support columns
+            ``(..., m, s)``.
+        b (torch.Tensor): The compressed vectors ``(..., m)``.
+        bias_S (torch.Tensor): The bias on the support ``(..., s)`` (see
+            :func:`support_bias`).
 
     Returns:
-        Genotype: With ``edges_per_node = s``.
-
-    Raises:
-        ValueError: If a cell type is missing, the cells have different
-            numbers of nodes, supports differ in size, or an index is out
-            of range for its node.
+        torch.Tensor: ``(..., s)``, of the dtype and device of ``b``.
     """
-    missing = [cell for cell in CELL_TYPES if cell not in supports]
-    if missing:
-        raise ValueError(f'supports must have the keys {list(CELL_TYPES)}, '
-                         f'missing {missing}')
-    steps = {cell: len(supports[cell]) for cell in CELL_TYPES}
-    if len(set(steps.values())) != 1 or 0 in steps.values():
-        raise ValueError(f'every cell type needs the same (non-zero) number '
-                         f'of node supports, got {steps}')
-    edges: Dict[str, list] = {}
-    sizes = set()
-    for cell in CELL_TYPES:
-        edges[cell] = []
-        for j, support in enumerate(supports[cell]):
-            n_j = num_candidates(j, num_ops)
-            indices = np.sort(
-                _index_array(support, n_j, f'{cell} node {j} support'))
-            sizes.add(len(indices))
-            edges[cell].extend(decode_index(k, num_ops) for k in indices)
-    if len(sizes) != 1 or 0 in sizes:
-        raise ValueError(f'all supports must have the same non-zero size, '
-                         f'got sizes {sorted(sizes)}')
-    num_nodes = steps[CELL_TYPES[0]]
-    concat = list(range(2, 2 + num_nodes)) if concat is None else list(concat)
-    return Genotype(
-        normal=edges['normal'],
-        normal_concat=concat,
-        reduce=edges['reduce'],
-        reduce_concat=concat,
-        edges_per_node=sizes.pop())
+    A_S = A_S.to(device=b.device, dtype=b.dtype)
+    bias_S = bias_S.to(device=b.device, dtype=b.dtype)
+    return torch.einsum('...ms,...m->...s', A_S, b) - bias_S

@@ -3,15 +3,12 @@
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Sequence, Union
 
-import numpy as np
 import torch
 
-from mmista.structures import CELL_TYPES, Genotype
+from mmista.structures import CELL_TYPES, Genotype, genotype_from_supports
+from .arrays import ArrayLike, as_float64
 from .lasso import DEFAULT_LAMBDA, SolverCfg, solve_lasso
-from .projection import (_as_numpy64, genotype_from_supports, select_support,
-                         support_bias)
-
-ArrayLike = Union[np.ndarray, torch.Tensor]
+from .projection import select_support, support_bias
 
 
 @dataclass
@@ -29,13 +26,16 @@ class ArchitectureRecovery:
         biases (dict[str, list[torch.Tensor]]): The constant terms
             ``(n_j,)`` of the support weights (see
             :func:`~mmista.sparse_coding.projection.support_bias`).
-        genotype (Genotype): The architecture read from the supports.
     """
 
     z: Dict[str, List[torch.Tensor]]
     supports: Dict[str, List[torch.Tensor]]
     biases: Dict[str, List[torch.Tensor]]
-    genotype: Genotype
+
+    @property
+    def genotype(self) -> Genotype:
+        """The architecture read from the supports."""
+        return genotype_from_supports(self.supports)
 
 
 def recover_architecture(dictionaries: Mapping[str, Sequence[ArrayLike]],
@@ -78,8 +78,8 @@ def recover_architecture(dictionaries: Mapping[str, Sequence[ArrayLike]],
             raise ValueError(f'{cell}: {len(cell_A)} dictionaries but '
                              f'{len(cell_b)} compressed vectors')
         for j, A in enumerate(cell_A):
-            As.append(_as_numpy64(A, f'{cell} A[{j}]'))
-            bs.append(_as_numpy64(cell_b[j], f'{cell} b[{j}]'))
+            As.append(as_float64(A, f'{cell} A[{j}]'))
+            bs.append(as_float64(cell_b[j], f'{cell} b[{j}]'))
             owners.append(cell)
     # numpy throughout: on these tiny problems torch's per-call overhead
     # would cost more than the arithmetic.
@@ -92,9 +92,4 @@ def recover_architecture(dictionaries: Mapping[str, Sequence[ArrayLike]],
         z_of[cell].append(torch.from_numpy(z))
         supports[cell].append(torch.from_numpy(support))
         biases[cell].append(torch.from_numpy(support_bias(A, z, support)))
-    result = ArchitectureRecovery(
-        z=z_of,
-        supports=supports,
-        biases=biases,
-        genotype=genotype_from_supports(supports))
-    return result
+    return ArchitectureRecovery(z=z_of, supports=supports, biases=biases)

@@ -194,6 +194,44 @@ class Genotype:
                 f'reduce_concat={self.reduce_concat})')
 
 
+def changed_nodes(before: Genotype, after: Genotype) -> Dict[str, List[int]]:
+    """Per cell type, the nodes whose set of ``(op, input)`` pairs changed.
+
+    The order of a node's pairs does not matter.
+
+    Args:
+        before (Genotype): The earlier genotype.
+        after (Genotype): The later one, with as many nodes and edges per
+            node.
+
+    Returns:
+        dict[str, list[int]]: Per cell type, the indices of the nodes that
+        changed.
+
+    Raises:
+        GenotypeError: If the two genotypes have different shapes.
+    """
+    if (before.steps, before.edges_per_node) != (after.steps,
+                                                 after.edges_per_node):
+        raise GenotypeError(
+            f'cannot compare a genotype of {before.steps} nodes x '
+            f'{before.edges_per_node} edges with one of {after.steps} x '
+            f'{after.edges_per_node}')
+    per_node = after.edges_per_node
+
+    def node_edges(edges: List[Edge], node: int) -> set:
+        return set(map(tuple, edges[node * per_node:(node + 1) * per_node]))
+
+    return {
+        cell: [
+            node for node in range(after.steps)
+            if node_edges(getattr(before, cell), node) != node_edges(
+                getattr(after, cell), node)
+        ]
+        for cell in CELL_TYPES
+    }
+
+
 def _literal(node: ast.AST):
     """Evaluates a literal or a ``range(start, stop)`` call."""
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

@@ -67,7 +67,7 @@ def free_port() -> int:
 
 
 def write_config(directory, base, overrides: str) -> str:
-    hooks = Config.fromfile(base).custom_hooks
+    hooks = Config.fromfile(base).get('custom_hooks', [])
     hooks = [dict(h) for h in hooks] + [
         dict(type='RankStateRecorder', out_dir=str(directory / 'states'))
     ]
@@ -136,8 +136,8 @@ train_cfg = dict(max_epochs=8, val_interval=4)
 def test_onestage_ranks_agree(tmp_path):
     config = write_config(tmp_path, ONESTAGE_DIGITS, TINY_NET)
     cfg = Config.fromfile(config, import_custom_modules=False)
-    cfg.custom_hooks[1]['max_search_epochs'] = 3
-    cfg.custom_hooks[3]['eval_epochs'] = 1
+    cfg.train_cfg.stages.termination['max_search_epochs'] = 3
+    cfg.train_cfg.stages.phase_switch['eval_epochs'] = 1
     cfg.dump(config)
     proc = dist_train(tmp_path, config)
     assert 'Architecture fixed after epoch 3' in proc.stdout + proc.stderr

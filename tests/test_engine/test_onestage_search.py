@@ -22,13 +22,11 @@ FORCED = ('normal', 0)  # terminates after epoch 1
 
 
 @HOOKS.register_module()
-class _ConvergeNodeHook(Hook):
-    """Makes one node's z look converged after epoch 1 and every other
-    node's not (until the cap), between the recovery and the termination
-    check, so that the real TerminationHook terminates exactly that node
-    at epoch 1 and the others at the cap."""
-
-    priority = 55  # after ArchitectureRecoveryHook, before TerminationHook
+class _ConvergeNodeTerminationHook(TerminationHook):
+    """The termination stage, after making one node's z look converged
+    after epoch 1 and every other node's not (until the cap), so that the
+    real termination test terminates exactly that node at epoch 1 and the
+    others at the cap."""
 
     def before_train_epoch(self, runner):
         architecture = runner.model.backbone.architecture
@@ -37,6 +35,7 @@ class _ConvergeNodeHook(Hook):
                 getattr(architecture, f'{cell}_z_shift').fill_(1.)
             if runner.epoch == 1:
                 getattr(architecture, f'{FORCED[0]}_z_shift')[FORCED[1]] = 0.
+        super().before_train_epoch(runner)
 
 
 @HOOKS.register_module()
@@ -105,10 +104,12 @@ def onestage_run(tmp_path_factory):
     cfg = tiny_config(work_dir, ONESTAGE_DIGITS)
     cfg.merge_from_dict(onestage_options())
     cfg.param_scheduler = dict(weights=[], architecture=[])
-    hooks = cfg.custom_hooks
-    hooks[1].update(max_search_epochs=SEARCH_CAP, min_search_iters=0)
-    hooks[3].eval_epochs = EVAL_EPOCHS
-    cfg.custom_hooks = hooks + [dict(type='_ConvergeNodeHook')]
+    cfg.merge_from_dict({
+        'train_cfg.stages.termination.type': '_ConvergeNodeTerminationHook',
+        'train_cfg.stages.termination.max_search_epochs': SEARCH_CAP,
+        'train_cfg.stages.termination.min_search_iters': 0,
+        'train_cfg.stages.phase_switch.eval_epochs': EVAL_EPOCHS,
+    })
     return (*train_and_record(cfg), work_dir)
 
 
@@ -252,9 +253,9 @@ def test_no_node_terminates_before_the_guard(tmp_path, guard, message,
     cfg = tiny_config(tmp_path, ONESTAGE_DIGITS)
     cfg.merge_from_dict(onestage_options())
     cfg.param_scheduler = dict(weights=[], architecture=[])
-    hooks = cfg.custom_hooks
-    hooks[1].update(eps=1e9, max_search_epochs=3, **guard)
-    hooks[3].eval_epochs = 1
+    cfg.train_cfg.stages.termination.update(
+        eps=1e9, max_search_epochs=3, **guard)
+    cfg.train_cfg.stages.phase_switch.eval_epochs = 1
     runner, records, messages = train_and_record(cfg)
     at = {r['epoch']: r for r in records[:-1]}
     for epoch in range(1, fixed):

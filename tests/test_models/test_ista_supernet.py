@@ -4,9 +4,9 @@ import logging
 import pytest
 import torch
 
+from mmista.architecture import CompressedArchitecture
 from mmista.models import ISTASuperNet
 from mmista.models.utils import cell_layout
-from mmista.models.utils.compressed_architecture import CompressedArchitecture
 from mmista.structures import CANDIDATE_OPS
 
 pytestmark = pytest.mark.numerics

@@ -14,8 +14,7 @@ import torch.nn as nn
 
 from mmista.models import DenseSuperNet, DerivedNet, ISTASuperNet
 from mmista.models.utils import POOL_OPS, FactorizedReduce, WithBN, output_bn
-from mmista.sparse_coding import genotype_from_supports
-from mmista.structures import CANDIDATE_OPS
+from mmista.structures import CANDIDATE_OPS, genotype_from_supports
 
 pytestmark = pytest.mark.numerics
 

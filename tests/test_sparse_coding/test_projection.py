@@ -3,11 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmista.sparse_coding import (build_dictionaries, decode_index,
-                                  genotype_from_supports, init_compressed,
-                                  num_candidates, select_support, support_bias,
-                                  support_mask, support_weights)
-from mmista.structures import CANDIDATE_OPS, Genotype
+from mmista.sparse_coding import (build_dictionaries, init_compressed,
+                                  select_support, support_bias, support_mask,
+                                  support_weights)
 
 pytestmark = pytest.mark.numerics
 
@@ -58,9 +56,6 @@ def test_construction_errors():
         build_dictionaries(seed=1.5)
     with pytest.raises(ValueError, match='std must be'):
         init_compressed(std=-1.0)
-    assert num_candidates(3) == 35
-    with pytest.raises(ValueError, match='node must be >= 0'):
-        num_candidates(-1)
 
 
 def test_select_support_magnitudes_and_ties():
@@ -175,45 +170,3 @@ def test_support_mask_and_errors():
         support_weights(A, b[:3], [0, 1], np.zeros(21))
     with pytest.raises(ValueError, match=r'bias must have shape \(21,\)'):
         support_weights(A, b, [0, 1], np.zeros(20))
-
-
-def test_decode_index():
-    assert decode_index(0) == ('max_pool_3x3', 0)
-    assert decode_index(6) == ('dil_conv_5x5', 0)
-    assert decode_index(7) == ('max_pool_3x3', 1)
-    assert decode_index(34) == (CANDIDATE_OPS[34 % 7], 4)
-
-
-def test_genotype_from_supports():
-    supports = dict(
-        normal=[[10, 3],
-                np.array([0, 20]),
-                torch.tensor([27, 14]), [34, 7]],
-        reduce=[[0, 1], [7, 8], [15, 22], [29, 28]])
-    genotype = genotype_from_supports(supports)
-    expected = Genotype(
-        normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('max_pool_3x3', 0),
-                ('dil_conv_5x5', 2), ('max_pool_3x3', 2), ('dil_conv_5x5', 3),
-                ('max_pool_3x3', 1), ('dil_conv_5x5', 4)],
-        normal_concat=[2, 3, 4, 5],
-        reduce=[('max_pool_3x3', 0), ('avg_pool_3x3', 0), ('max_pool_3x3', 1),
-                ('avg_pool_3x3', 1), ('avg_pool_3x3', 2), ('avg_pool_3x3', 3),
-                ('max_pool_3x3', 4), ('avg_pool_3x3', 4)],
-        reduce_concat=[2, 3, 4, 5])
-    assert genotype == expected
-    three = genotype_from_supports(
-        dict(normal=[[0, 1, 2]] * 2, reduce=[[3, 4, 5]] * 2))
-    assert three.edges_per_node == 3 and three.steps == 2
-
-
-def test_genotype_from_supports_errors():
-    good = [[0, 1], [0, 1], [0, 1], [0, 1]]
-    with pytest.raises(ValueError, match=r'node 0 support .* \[0, 14\)'):
-        genotype_from_supports(dict(normal=[[0, 14]] + good[1:], reduce=good))
-    with pytest.raises(ValueError, match='same non-zero size'):
-        genotype_from_supports(
-            dict(normal=[[0, 1, 2]] + good[1:], reduce=good))
-    with pytest.raises(ValueError, match="missing \\['reduce'\\]"):
-        genotype_from_supports(dict(normal=good))
-    with pytest.raises(ValueError, match='same \\(non-zero\\) number'):
-        genotype_from_supports(dict(normal=good, reduce=good[:3]))

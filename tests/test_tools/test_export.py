@@ -18,8 +18,8 @@ TINY_ONESTAGE = [
     if not option.startswith(('param_scheduler', 'train_cfg'))
 ] + [
     'train_cfg.max_epochs=4',
-    'custom_hooks.1.max_search_epochs=1',
-    'custom_hooks.3.eval_epochs=1',
+    'train_cfg.stages.termination.max_search_epochs=1',
+    'train_cfg.stages.phase_switch.eval_epochs=1',
 ]
 
 

@@ -57,7 +57,8 @@ def test_onestage_imagenet_runs_on_cpu(imagenet_root, tmp_path):
         'model.backbone.channels=8', 'model.backbone.layers=4',
         'model.backbone.out_indices=[2,3]', 'model.head.in_channels=128',
         'model.head.aux_in_channels=128', 'train_cfg.max_epochs=3',
-        'custom_hooks.1.max_search_epochs=1', 'custom_hooks.3.eval_epochs=1',
+        'train_cfg.stages.termination.max_search_epochs=1',
+        'train_cfg.stages.phase_switch.eval_epochs=1',
         'default_hooks.logger.interval=1')
     log = proc.stdout + proc.stderr
     assert 'Epoch(train) [1][2/2]' in log

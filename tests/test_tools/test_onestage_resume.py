@@ -18,8 +18,10 @@ OPTIONS = [
     'model.backbone.out_indices=[2,3]', 'model.head.in_channels=64',
     'model.head.aux_in_channels=64', 'train_dataloader.batch_size=32',
     'train_dataloader.dataset.indices=96', 'val_dataloader.dataset.indices=64',
-    'train_cfg.val_interval=1', 'custom_hooks.1.max_search_epochs=3',
-    'custom_hooks.3.eval_epochs=2', 'custom_hooks.4.drop_path_rate=0.2',
+    'train_cfg.val_interval=1',
+    'train_cfg.stages.termination.max_search_epochs=3',
+    'train_cfg.stages.phase_switch.eval_epochs=2',
+    'train_cfg.stages.drop_path.drop_path_rate=0.2',
     'default_hooks.checkpoint.max_keep_ckpts=-1'
 ]
 FINAL_EPOCH = 5

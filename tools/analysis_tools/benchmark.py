@@ -53,10 +53,11 @@ from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmpretrain.structures import DataSample
 
+from mmista import register_all_modules
+from mmista.cli import PeakMemory
 from mmista.models.utils import reduction_indices
 from mmista.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmista.sparse_coding import parse_solver_spec
-from mmista.utils import PeakMemory, register_all_modules
 
 #: Upper (``max``) or lower (``min``) bounds of the headline figures.
 TARGETS = {
@@ -183,7 +184,7 @@ def classifier_cfg(backbone: dict, args: argparse.Namespace,
 
 
 def weights_optim(args: argparse.Namespace) -> dict:
-    """The one-stage weights optimizer (SPEC section 5)."""
+    """The one-stage weights optimizer (docs/en/method/onestage.md)."""
     return dict(
         type='AmpOptimWrapper' if args.amp else 'OptimWrapper',
         optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4),

@@ -16,8 +16,8 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.cli import add_cfg_options, load_config
 from mmista.registry import MODELS
-from mmista.utils import add_cfg_options, load_config
 
 DEFAULT_SIZES = {'imagenet': 224, 'cifar': 32}
 

@@ -1,6 +1,6 @@
-# CIFAR-10 for two-stage search (SPEC section 4): the official train set in
-# two halves, in file order as the reference code splits it. The first
-# half trains the network weights (runner's train_dataloader), the second
+# CIFAR-10 for two-stage search (docs/en/method/twostage.md): the official
+# train set in two halves, in file order as the reference code splits it. The
+# first half trains the network weights (runner's train_dataloader), the second
 # trains the architecture (the loop's arch_dataloader) and is also the
 # validation set of the search. Pad-4 crop and flip, no cutout; batch 256.
 _base_ = ['./cifar10_bs96_cutout.py']

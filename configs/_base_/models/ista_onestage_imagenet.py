@@ -1,6 +1,6 @@
-# One-stage search network on ImageNet (SPEC section 5): the target network
-# of darts_imagenet.py (ImageNet stem, 14 cells, C = 48, auxiliary head on
-# cell 9, label smoothing 0.1) as an ISTA super-net with BN-appended ops.
+# One-stage search network on ImageNet (docs/en/method/onestage.md): the target
+# network of darts_imagenet.py (ImageNet stem, 14 cells, C = 48, auxiliary head
+# on cell 9, label smoothing 0.1) as an ISTA super-net with BN-appended ops.
 _base_ = ['./darts_imagenet.py']
 
 model = dict(

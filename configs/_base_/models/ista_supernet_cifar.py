@@ -1,10 +1,10 @@
-# The two-stage search super-net (SPEC section 4): CIFAR stem, 8 cells
-# (reductions at 2 and 5), C = 16, BatchNorms without affine parameters and
-# a non-affine BatchNorm after each pool (as the reference's two-stage
-# super-net), m = 7, s = 2, lambda = 1e-5, no auxiliary head. Cell outputs
-# have 4 * 64 = 256 channels after the second reduction. The dictionaries
-# and initial b come from the run's seed (randomness.seed) unless arch_seed
-# is an int.
+# The two-stage search super-net (docs/en/method/twostage.md): CIFAR stem, 8
+# cells (reductions at 2 and 5), C = 16, BatchNorms without affine parameters
+# and a non-affine BatchNorm after each pool (as the reference's two-stage
+# super-net), m = 7, s = 2, lambda = 1e-5, no auxiliary head. Cell outputs have
+# 4 * 64 = 256 channels after the second reduction. The dictionaries and
+# initial b come from the run's seed (randomness.seed) unless arch_seed is an
+# int.
 model = dict(
     type='SearchClassifier',
     backbone=dict(

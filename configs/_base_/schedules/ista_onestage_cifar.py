@@ -1,6 +1,6 @@
-# One-stage search, then evaluation training in the same run (SPEC
-# section 5, CIFAR-10). Search: one backward per batch updates the weights
-# (SGD lr 0.025 fixed, momentum 0.9, wd 3e-4, clip 5) and b (Adam 3e-4,
+# One-stage search, then evaluation training in the same run (CIFAR-10;
+# docs/en/method/onestage.md). Search: one backward per batch updates the
+# weights (SGD lr 0.025 fixed, momentum 0.9, wd 3e-4, clip 5) and b (Adam 3e-4,
 # betas (0.5, 0.999), wd 1e-3); no drop-path. After every epoch the active
 # nodes are recovered and a node terminates once ||z_new - z_prev|| <= 1e-3
 # (the paper: about 120 epochs for all). Then 600 epochs of evaluation
@@ -22,30 +22,37 @@ optim_wrapper = dict(
 # Fixed learning rates while searching; PhaseSwitchHook installs the
 # evaluation schedule.
 param_scheduler = dict(weights=[], architecture=[])
-# Bounds the run until the switch, which sets it to switch + eval_epochs.
+# OneStageSearchLoop runs the stages of every epoch boundary in a fixed
+# order (recovery -> termination -> bn_freeze -> phase_switch -> drop_path;
+# export at the end); a config overrides one field of one stage by key,
+# e.g. train_cfg = dict(stages=dict(termination=dict(eps=5e-3))).
+# max_epochs bounds the run until the switch, which sets it to switch +
+# eval_epochs.
 train_cfg = dict(
-    by_epoch=True, max_epochs=max_search_epochs + eval_epochs,
-    val_interval=10)
+    type='OneStageSearchLoop',
+    max_epochs=max_search_epochs + eval_epochs,
+    val_interval=10,
+    stages=dict(
+        recovery=dict(type='ArchitectureRecoveryHook'),
+        # min_search_epochs=0: a node may terminate at the first recovery,
+        # as in the paper and the reference code (see
+        # docs/en/notes/reference_differences.md).
+        termination=dict(
+            type='TerminationHook',
+            eps=1e-3,
+            max_search_epochs=max_search_epochs,
+            min_search_epochs=0),
+        bn_freeze=dict(type='EdgeBNFreezeHook'),
+        phase_switch=dict(
+            type='PhaseSwitchHook',
+            eval_epochs=eval_epochs,
+            # to 0 as in the paper; the reference code floors it at 1e-3
+            param_scheduler=dict(
+                type='CosineAnnealingLR', eta_min=0., by_epoch=True)),
+        drop_path=dict(type='DropPathRampHook', drop_path_rate=0.2),
+        export=dict(type='ExportHook')))
 val_cfg = dict()
 test_cfg = dict()
-custom_hooks = [
-    dict(type='ArchitectureRecoveryHook'),
-    # min_search_epochs=0: a node may terminate at the first recovery, as
-    # in the paper and the reference code (see
-    # docs/en/notes/reference_differences.md).
-    dict(
-        type='TerminationHook', eps=1e-3,
-        max_search_epochs=max_search_epochs, min_search_epochs=0),
-    dict(type='EdgeBNFreezeHook'),
-    dict(
-        type='PhaseSwitchHook',
-        eval_epochs=eval_epochs,
-        # to 0 as in the paper; the reference code floors it at 1e-3
-        param_scheduler=dict(
-            type='CosineAnnealingLR', eta_min=0., by_epoch=True)),
-    dict(type='DropPathRampHook', drop_path_rate=0.2),
-    dict(type='ExportHook'),
-]
 # Distributed runs: DDP that runs the search step; the ops outside the
 # supports get no gradient; rank 0's BatchNorm statistics go to every rank
 # at each forward, so validation and the export see one network.

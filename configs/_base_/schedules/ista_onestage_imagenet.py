@@ -1,8 +1,8 @@
-# One-stage search and evaluation on ImageNet (SPEC section 5): the CIFAR
-# schedule with SGD lr 0.5, wd 3e-5 (clip 5) and Adam 6e-3 on b; the first
-# 5 epochs warm the weights' lr up linearly from 0.1 (as the reference does
-# for batches above 256); after the switch, 250 epochs with the lr decaying
-# linearly to 0 and no drop-path. Total batch 1024 = 8 GPUs x 128: for
+# One-stage search and evaluation on ImageNet (docs/en/method/onestage.md): the
+# CIFAR schedule with SGD lr 0.5, wd 3e-5 (clip 5) and Adam 6e-3 on b; the
+# first 5 epochs warm the weights' lr up linearly from 0.1 (as the reference
+# does for batches above 256); after the switch, 250 epochs with the lr
+# decaying linearly to 0 and no drop-path. Total batch 1024 = 8 GPUs x 128: for
 # other GPU counts pass --auto-scale-lr (lr scaled by batch / 1024).
 _base_ = ['./ista_onestage_cifar.py']
 
@@ -21,22 +21,18 @@ param_scheduler = dict(weights=[
         end=5,
         convert_to_iter_based=True)
 ])
-train_cfg = dict(max_epochs=max_search_epochs + eval_epochs, val_interval=1)
-custom_hooks = [
-    dict(type='ArchitectureRecoveryHook'),
-    # min_search_epochs=0: a node may terminate at the first recovery, as
-    # in the paper and the reference code (see
-    # docs/en/notes/reference_differences.md).
-    dict(
-        type='TerminationHook', eps=1e-3,
-        max_search_epochs=max_search_epochs, min_search_epochs=0),
-    dict(type='EdgeBNFreezeHook'),
-    dict(
-        type='PhaseSwitchHook',
-        eval_epochs=eval_epochs,
-        param_scheduler=dict(
-            type='LinearLR', start_factor=1.0, end_factor=0.,
-            by_epoch=True)),
-    dict(type='ExportHook'),
-]
+train_cfg = dict(
+    max_epochs=max_search_epochs + eval_epochs,
+    val_interval=1,
+    stages=dict(
+        termination=dict(max_search_epochs=max_search_epochs),
+        phase_switch=dict(
+            eval_epochs=eval_epochs,
+            param_scheduler=dict(
+                _delete_=True,
+                type='LinearLR',
+                start_factor=1.0,
+                end_factor=0.,
+                by_epoch=True)),
+        drop_path=None))
 auto_scale_lr = dict(base_batch_size=1024)

@@ -1,6 +1,6 @@
-# Two-stage search schedule (SPEC section 4): 50 epochs; per iteration an
-# Adam step on b (lr 6e-4, betas (0.5, 0.999), wd 1e-3) with an
-# architecture batch, then an SGD step on the weights (lr 0.2 cosine to 0,
+# Two-stage search schedule (docs/en/method/twostage.md): 50 epochs; per
+# iteration an Adam step on b (lr 6e-4, betas (0.5, 0.999), wd 1e-3) with
+# an architecture batch, then an SGD step on the weights (lr 0.2 cosine to 0,
 # momentum 0.9, wd 3e-4, gradient-norm clip 5) with a weight batch; the
 # architecture is recovered after every epoch. The paper uses lr 0.2; the
 # released search script passes 0.1

@@ -1,45 +1,23 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Sparse-coding recovery of the architecture after every search epoch."""
 import os.path as osp
-import time
-from typing import Dict, List
 
 from mmengine.dist import is_main_process
 
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
 from mmista.visualization import plot_z_convergence
-from ..utils import architecture_of, backbone_with
+from ..search_state import SearchState
 from .genotype_files import GenotypeWriterHook
-from .termination_hook import TerminationHook
 
 CONVERGENCE_FILE = 'z_convergence.png'
-HISTORY_KEY = 'architecture_z_shifts'
-
-
-def changed_nodes(before: Dict[str, List[List[int]]],
-                  after: Dict[str, List[List[int]]]) -> Dict[str, List[int]]:
-    """Per cell type, the nodes whose set of supported edges changed.
-
-    Args:
-        before (dict[str, list[list[int]]]): Supports per cell type.
-        after (dict[str, list[list[int]]]): Supports per cell type.
-
-    Returns:
-        dict[str, list[int]]: Indices of the nodes that changed.
-    """
-    return {
-        cell: [
-            j for j, (old, new) in enumerate(zip(before[cell], after[cell]))
-            if set(old) != set(new)
-        ]
-        for cell in before
-    }
 
 
 @HOOKS.register_module()
 class ArchitectureRecoveryHook(GenotypeWriterHook):
-    """Recovers the super-net's architecture from ``b`` (SPEC sections 3-4).
+    """Recovers the super-net's architecture from ``b``.
+
+    See docs/en/method/sparse_coding.md and docs/en/method/twostage.md.
 
     Before training, unless the architecture state was restored from a
     checkpoint, the first supports come from a recovery of the initial
@@ -71,7 +49,8 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             (``genotype_normal.png``, ``genotypes/epoch_<e>_reduce.png``,
             ...), and at the end ``z_convergence.png``: each node's
             ``||z_t - z_(t-1)||`` per epoch with the termination threshold
-            and epochs (from :class:`TerminationHook`, if present).
+            and epochs (when the run terminates nodes; see
+            :mod:`mmista.engine.search_state`).
             Defaults to True.
     """
 
@@ -79,13 +58,13 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
 
     def before_train(self, runner) -> None:
         """Recovers the initial architecture unless it was restored."""
-        supernet = backbone_with(runner, 'architecture', type(self).__name__)
-        if bool(supernet.architecture.recovered):
+        state = self._state(runner)
+        if state.recovered:
             runner.logger.info(
                 'Architecture state restored from the checkpoint '
                 '(dictionaries of seed '
-                f'{int(supernet.architecture.dictionary_seed)}); genotype: '
-                f'{supernet.genotype()}')
+                f'{int(state.architecture.dictionary_seed)}); genotype: '
+                f'{state.genotype()}')
             return
         self.recover(runner, epoch=runner.epoch)
 
@@ -98,58 +77,45 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
         """Recovers after the last epoch and plots how ``z`` settled."""
         if self._due(runner):
             self.recover(runner, epoch=runner.epoch)
-        history = runner.message_hub.get_info(HISTORY_KEY)
+        state = self._state(runner)
+        history = state.z_shift_history()
         if self.draw and history and is_main_process():
-            architecture = architecture_of(runner, type(self).__name__)
-            termination = next((hook for hook in runner.hooks
-                                if isinstance(hook, TerminationHook)), None)
+            architecture = state.architecture
             path = plot_z_convergence(
                 history,
                 osp.join(runner.work_dir, CONVERGENCE_FILE),
-                threshold=getattr(termination, 'eps', None),
+                threshold=state.termination_eps(),
                 terminated={
                     cell: architecture.terminated_epochs(cell)
                     for cell in CELL_TYPES
                 })
             runner.logger.info(f'Plotted ||z_t - z_(t-1)|| per node: {path}')
 
+    def _state(self, runner) -> SearchState:
+        return SearchState(runner, type(self).__name__)
+
     def _due(self, runner) -> bool:
         """Whether a recovery is due now: every ``interval`` epochs while
         some node still searches (one-stage search terminates nodes)."""
-        architecture = architecture_of(runner, type(self).__name__)
         return (runner.epoch > 0 and runner.epoch % self.interval == 0
-                and not architecture.all_terminated)
+                and not self._state(runner).all_terminated)
 
-    def recover(self, runner, epoch: int) -> Dict[str, List[int]]:
+    def recover(self, runner, epoch: int) -> None:
         """Runs one recovery and reports it.
 
         Args:
             runner (Runner): The runner.
             epoch (int): Epochs trained so far (0 for the initial recovery).
-
-        Returns:
-            dict[str, list[int]]: Per cell type, the nodes that changed.
         """
-        supernet = backbone_with(runner, 'architecture', type(self).__name__)
-        architecture = supernet.architecture
-        before = {cell: architecture.supports(cell) for cell in CELL_TYPES}
-        searching = {
-            cell: architecture.active_nodes(cell)
-            for cell in CELL_TYPES
-        }
-        start = time.perf_counter()
-        supernet.recover()  # the nodes still searching
-        architecture.broadcast()  # rank 0's result on every rank
-        elapsed_ms = 1e3 * (time.perf_counter() - start)
-        after = {cell: architecture.supports(cell) for cell in CELL_TYPES}
-        changed = changed_nodes(before, after)
+        state = self._state(runner)
+        report = state.recover(epoch)
+        architecture = state.architecture
         b_norms = {
             cell: float(architecture.compressed_vectors(cell).detach().norm())
             for cell in CELL_TYPES
         }
-        genotype = supernet.genotype()
-
-        changes = '; '.join(f'{cell} {changed[cell] or "none"}'
+        genotype = state.genotype()
+        changes = '; '.join(f'{cell} {report.changed[cell] or "none"}'
                             for cell in CELL_TYPES)
         norms = ', '.join(f'{cell} {b_norms[cell]:.4g}'
                           for cell in CELL_TYPES)
@@ -159,26 +125,12 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             for cell in CELL_TYPES)
         runner.logger.info(
             f'Architecture recovery after epoch {epoch} '
-            f'({elapsed_ms:.1f} ms): changed nodes: {changes}; '
+            f'({report.elapsed_ms:.1f} ms): changed nodes: {changes}; '
             f'||b||: {norms}; ||z_new - z_prev|| per node: {shifts}')
         runner.logger.info(f'Genotype (epoch {epoch}): {genotype}')
-        scalars = {'arch/changed_nodes': sum(map(len, changed.values()))}
+        scalars = {'arch/changed_nodes': report.num_changed}
         scalars.update(
             {f'arch/b_norm_{cell}': norm
              for cell, norm in b_norms.items()})
         runner.visualizer.add_scalars(scalars, step=epoch)
-        # The z shifts of this recovery's nodes, kept (and checkpointed) in
-        # the message hub for the convergence plot.
-        record = dict(epoch=epoch)
-        record.update({
-            cell: [
-                shift if active else None for shift, active in zip(
-                    architecture.z_shifts(cell), searching[cell])
-            ]
-            for cell in CELL_TYPES
-        })
-        history = list(runner.message_hub.get_info(HISTORY_KEY) or [])
-        runner.message_hub.update_info(HISTORY_KEY, history + [record])
-
         self.save(runner, genotype, epoch)
-        return changed

@@ -12,15 +12,15 @@ class EdgeBNFreezeHook(Hook):
 
     During one-stage search every op on a cell edge ends in a BatchNorm
     whose affine parameters are fixed at ``gamma = 1, beta = 0``, so the
-    support weight alone scales each op (SPEC section 5). As the reference
-    code does, every BatchNorm inside an edge op is frozen, not only the
-    last one. When a node terminates, the BatchNorms of its edges start
-    training. The state follows the termination flags (checkpointed), so
-    a resumed run freezes the same layers. SyncBatchNorm layers
-    (``sync_bn='torch'``) are handled alike.
+    support weight alone scales each op (docs/en/method/onestage.md). As
+    the reference code does, every BatchNorm inside an edge op is frozen,
+    not only the last one. When a node terminates, the BatchNorms of its
+    edges start training. The state follows the termination flags
+    (checkpointed), so a resumed run freezes the same layers. SyncBatchNorm
+    layers (``sync_bn='torch'``) are handled alike.
 
-    Runs when training and every epoch start, after
-    :class:`TerminationHook`.
+    The ``bn_freeze`` stage of :class:`~mmista.engine.OneStageSearchLoop`:
+    runs when training and every epoch start, after the termination test.
     """
 
     priority = 'LOW'

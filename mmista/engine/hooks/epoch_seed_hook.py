@@ -8,6 +8,7 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
 from mmista.registry import HOOKS
+from ..utils import diff_rank_seed
 
 _EPOCH_STRIDE = 1_000_003  # a prime: no two (epoch, rank) pairs collide
 
@@ -35,7 +36,7 @@ class EpochSeedHook(Hook):
         if seed is None:
             return
         epoch_seed = seed + runner.epoch * _EPOCH_STRIDE
-        if runner._randomness_cfg.get('diff_rank_seed', False):
+        if diff_rank_seed(runner):
             epoch_seed += get_rank()
         random.seed(epoch_seed)
         np.random.seed(epoch_seed % 2**32)

@@ -1,35 +1,11 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The genotype a relaxed super-net derives, after every search epoch."""
-from typing import Dict, List, Optional
+from typing import Optional
 
 from mmista.registry import HOOKS
-from mmista.structures import CELL_TYPES, Genotype
+from mmista.structures import CELL_TYPES, Genotype, changed_nodes
 from ..utils import backbone_with
 from .genotype_files import GenotypeWriterHook
-
-
-def changed_genotype_nodes(before: Genotype,
-                           after: Genotype) -> Dict[str, List[int]]:
-    """Per cell type, the nodes whose set of (op, input) pairs changed.
-
-    Args:
-        before (Genotype): The earlier genotype.
-        after (Genotype): The later one (same number of nodes and edges
-            per node).
-
-    Returns:
-        dict[str, list[int]]: Indices of the nodes that changed.
-    """
-    per_node = after.edges_per_node
-    changed = {}
-    for cell in CELL_TYPES:
-        old, new = getattr(before, cell), getattr(after, cell)
-        changed[cell] = [
-            j for j in range(len(new) // per_node)
-            if set(map(tuple, old[j * per_node:(j + 1) * per_node])) !=
-            set(map(tuple, new[j * per_node:(j + 1) * per_node]))
-        ]
-    return changed
 
 
 @HOOKS.register_module()
@@ -81,7 +57,7 @@ class GenotypeLoggerHook(GenotypeWriterHook):
         if self._previous is None:
             changed = None
         else:
-            changed = changed_genotype_nodes(self._previous, genotype)
+            changed = changed_nodes(self._previous, genotype)
             runner.visualizer.add_scalars(
                 {'arch/changed_nodes': sum(map(len, changed.values()))},
                 step=epoch)

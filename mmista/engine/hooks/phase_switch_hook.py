@@ -1,29 +1,25 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """From one-stage search to evaluation training, in the same run."""
 import copy
-from typing import List, Optional, Union
+from typing import List, Union
 
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
 
 from mmista.registry import HOOKS, PARAM_SCHEDULERS
-from mmista.structures import CELL_TYPES
-from ..utils import architecture_of
+from ..runner import OneStageSearchLoop
+from ..search_state import SEARCHING_NODES, SearchState
 
-FIXED_EPOCH_KEY = 'architecture.fixed_epoch'
-
-
-def _fixed_epoch_in(checkpoint: dict) -> Optional[int]:
-    """The ``fixed_epoch`` buffer stored in a checkpoint, if any."""
-    for key, value in checkpoint.get('state_dict', {}).items():
-        if key.endswith(FIXED_EPOCH_KEY):
-            return int(value)
-    return None
+#: ``checkpoint['meta']`` key: the epoch the architecture was fixed at
+#: (-1: still searching), read when a run resumes.
+FIXED_EPOCH_META = 'architecture_fixed_epoch'
 
 
 @HOOKS.register_module()
 class PhaseSwitchHook(Hook):
-    """Fixes the architecture when every node has terminated (SPEC 5).
+    """Fixes the architecture when every node has terminated.
+
+    See docs/en/method/onestage.md.
 
     At the start of the first epoch that finds every node terminated, the
     run becomes evaluation training without restarting:
@@ -34,7 +30,10 @@ class PhaseSwitchHook(Hook):
       learning rates go back to their initial values and
       ``param_scheduler`` runs over ``eval_epochs`` from there (the
       schedulers' ``begin``/``end`` count from the switch);
-    - the run's length becomes the switch epoch plus ``eval_epochs``.
+    - the run's length becomes the switch epoch plus ``eval_epochs``
+      (through :meth:`OneStageSearchLoop.set_max_epochs`).
+
+    The ``phase_switch`` stage of :class:`OneStageSearchLoop`.
 
     The log says when and at which epoch the architecture was fixed, and
     every iteration's log line (and the visualizer) carries
@@ -68,23 +67,42 @@ class PhaseSwitchHook(Hook):
         self.scheduler_cfgs = [dict(cfg) for cfg in param_scheduler]
         self.optimizer = optimizer
         self._searching_nodes = 0
+        self._schedule_restored = False
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Records in the checkpoint's meta whether the run is past the
+        switch."""
+        checkpoint.setdefault('meta', {})[FIXED_EPOCH_META] = \
+            self._state(runner).fixed_epoch
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Installs the evaluation schedule before the runner restores the
         schedulers' state, when the checkpoint is past the switch."""
-        fixed_epoch = _fixed_epoch_in(checkpoint)
-        if fixed_epoch is not None and fixed_epoch >= 0 and \
-                runner.param_schedulers is not None:
+        fixed_epoch = checkpoint.get('meta', {}).get(FIXED_EPOCH_META, -1)
+        if fixed_epoch >= 0 and runner.param_schedulers is not None:
             self._install_schedulers(runner, reset_lr=False)
+            self._schedule_restored = True
 
     def before_train(self, runner) -> None:
         """Restores the evaluation length of a resumed run, or says how
         long the ETA assumes the search to be."""
-        architecture = self._architecture(runner)
-        if architecture.is_fixed:
-            self._set_max_epochs(runner,
-                                 int(architecture.fixed_epoch) +
-                                 self.eval_epochs)
+        loop = runner.train_loop
+        if not isinstance(loop, OneStageSearchLoop):
+            raise TypeError(
+                'PhaseSwitchHook changes the run length through '
+                "OneStageSearchLoop: set train_cfg = dict(type="
+                "'OneStageSearchLoop', ...) with the hook in "
+                f'train_cfg.stages (got {type(loop).__name__})')
+        state = self._state(runner)
+        if state.is_fixed:
+            loop.set_max_epochs(state.fixed_epoch + self.eval_epochs)
+            if not self._schedule_restored:
+                self._install_schedulers(runner, reset_lr=False)
+                runner.logger.warning(
+                    'Resumed past the phase switch from a checkpoint whose '
+                    f"meta lacks '{FIXED_EPOCH_META}' (written by an older "
+                    'mmista): the evaluation learning-rate schedule starts '
+                    'again from the current learning rate')
         else:
             runner.logger.info(
                 'Searching: until the architecture is fixed the ETA assumes '
@@ -95,20 +113,19 @@ class PhaseSwitchHook(Hook):
 
     def before_train_epoch(self, runner) -> None:
         """Switches when every node has terminated."""
-        architecture = self._architecture(runner)
-        self._searching_nodes = sum(
-            sum(architecture.active_nodes(cell)) for cell in CELL_TYPES)
-        if architecture.is_fixed or not architecture.all_terminated:
+        state = self._state(runner)
+        self._searching_nodes = len(state.searching_nodes())
+        if state.is_fixed or not state.all_terminated:
             return
         epoch = runner.epoch
-        architecture.fix(epoch)
+        state.fix(epoch)
         self._install_schedulers(runner, reset_lr=True)
-        self._set_max_epochs(runner, epoch + self.eval_epochs)
+        runner.train_loop.set_max_epochs(epoch + self.eval_epochs)
         runner.logger.info(
             f'Architecture fixed after epoch {epoch}: every node has '
             f'terminated. Evaluation training for {self.eval_epochs} epochs '
             f'(to epoch {epoch + self.eval_epochs}) with a fresh learning-'
-            f'rate schedule. Genotype: {architecture.genotype()}')
+            f'rate schedule. Genotype: {state.genotype()}')
 
     def before_train_iter(self,
                           runner,
@@ -117,19 +134,19 @@ class PhaseSwitchHook(Hook):
         """Puts the number of searching nodes into the iteration log (and
         the visualizer): 0 once the architecture is fixed. (Before the
         iteration, so that the logger's ``after_train_iter`` has it.)"""
-        runner.message_hub.update_scalar('train/searching_nodes',
+        runner.message_hub.update_scalar(SEARCHING_NODES,
                                          self._searching_nodes)
 
     def after_train(self, runner) -> None:
         """Warns if the run ended before the architecture was fixed."""
-        if not self._architecture(runner).is_fixed:
+        if not self._state(runner).is_fixed:
             runner.logger.warning(
                 'Training ended before every node terminated: the '
                 'architecture was never fixed (raise train_cfg.max_epochs, '
-                'or set TerminationHook.max_search_epochs)')
+                'or set max_search_epochs of the termination stage)')
 
-    def _architecture(self, runner):
-        return architecture_of(runner, type(self).__name__)
+    def _state(self, runner) -> SearchState:
+        return SearchState(runner, type(self).__name__)
 
     def _install_schedulers(self, runner, reset_lr: bool) -> None:
         """Replaces the optimizer's schedulers with the evaluation ones."""
@@ -156,9 +173,3 @@ class PhaseSwitchHook(Hook):
             runner.param_schedulers[self.optimizer] = schedulers
         else:
             runner.param_schedulers = schedulers
-
-    @staticmethod
-    def _set_max_epochs(runner, max_epochs: int) -> None:
-        loop = runner.train_loop
-        loop._max_epochs = max_epochs
-        loop._max_iters = max_epochs * len(loop.dataloader)

@@ -5,13 +5,14 @@ from typing import List, Optional, Tuple
 from mmengine.hooks import Hook
 
 from mmista.registry import HOOKS
-from mmista.structures import CELL_TYPES
-from ..utils import architecture_of
+from ..search_state import SearchState
 
 
 @HOOKS.register_module()
 class TerminationHook(Hook):
-    """Terminates the nodes whose recovered ``z`` stopped moving (SPEC 5).
+    """Terminates the nodes whose recovered ``z`` stopped moving.
+
+    See docs/en/method/onestage.md.
 
     After each recovery, a node of either cell type terminates when
     ``||z_new - z_prev||_2 <= eps``: its ``b`` stops training (no Adam
@@ -20,8 +21,10 @@ class TerminationHook(Hook):
     of its edges train. The epoch of termination is kept in the
     architecture state (checkpointed).
 
-    Runs when an epoch starts, after :class:`ArchitectureRecoveryHook`
-    (which recovers there).
+    The ``termination`` stage of
+    :class:`~mmista.engine.runner.OneStageSearchLoop`: runs when an epoch
+    starts, after the recovery. It records ``eps`` in the search state
+    (for the convergence plot).
 
     Early in a search the network has not learned yet, so ``b`` gets little
     but noise and ``z`` can sit still by accident: ``min_search_epochs``
@@ -67,7 +70,9 @@ class TerminationHook(Hook):
         self.min_search_iters = min_search_iters
 
     def before_train(self, runner) -> None:
-        """Says when termination may start, if a guard delays it."""
+        """Records ``eps`` and says when termination may start, if a guard
+        delays it."""
+        SearchState(runner, type(self).__name__).set_termination_eps(self.eps)
         guards = [
             f'{name}={value}'
             for name, value in (('min_search_epochs', self.min_search_epochs),
@@ -79,27 +84,22 @@ class TerminationHook(Hook):
                 f'No node terminates before {" and ".join(guards)} have '
                 'passed; z shifts are logged from the start')
 
-    def _terminate_converged(self, architecture,
-                             epoch: int) -> List[Tuple[str, int, float]]:
-        """Terminates the searching nodes whose z shift is at most eps.
+    def _converged(self, state: SearchState) -> List[Tuple[str, int, float]]:
+        """The searching nodes whose z shift is at most eps.
 
         Args:
-            architecture (CompressedArchitecture): The super-net's
-                architecture state.
-            epoch (int): Epochs trained.
+            state (SearchState): The search state.
 
         Returns:
-            list[tuple[str, int, float]]: ``(cell, node, shift)`` of each
-            node terminated.
+            list[tuple[str, int, float]]: ``(cell, node, shift)`` of each.
         """
-        converged = []
-        for cell in CELL_TYPES:
-            active = architecture.active_nodes(cell)
-            for node, shift in enumerate(architecture.z_shifts(cell)):
-                if active[node] and shift <= self.eps:
-                    architecture.terminate(cell, node, epoch)
-                    converged.append((cell, node, shift))
-        return converged
+        shifts = {
+            cell: state.architecture.z_shifts(cell)
+            for cell, _ in state.searching_nodes()
+        }
+        return [(cell, node, shifts[cell][node])
+                for cell, node in state.searching_nodes()
+                if shifts[cell][node] <= self.eps]
 
     def _guarded(self, runner) -> bool:
         """Whether the guards still keep every node searching."""
@@ -109,31 +109,27 @@ class TerminationHook(Hook):
     def before_train_epoch(self, runner) -> None:
         """Applies the condition to the latest recovery."""
         epoch = runner.epoch
-        architecture = architecture_of(runner, type(self).__name__)
-        if epoch == 0 or architecture.all_terminated:
+        state = SearchState(runner, type(self).__name__)
+        if epoch == 0 or state.all_terminated:
             return
         # the guards hold the convergence test back, not the cap
-        converged = [] if self._guarded(runner) else \
-            self._terminate_converged(architecture, epoch)
+        converged = [] if self._guarded(runner) else self._converged(state)
+        if converged:
+            state.terminate([(cell, node) for cell, node, _ in converged],
+                            epoch)
         for cell, node, shift in converged:
             runner.logger.info(
                 f'Node {cell}/{node} terminated after epoch {epoch}: '
                 f'||z_new - z_prev|| = {shift:.3g} <= {self.eps:g}')
 
+        remaining = state.searching_nodes()
         if (self.max_search_epochs is not None
-                and epoch >= self.max_search_epochs
-                and not architecture.all_terminated):
-            remaining = [(cell, node) for cell in CELL_TYPES
-                         for node, active in enumerate(
-                             architecture.active_nodes(cell)) if active]
-            for cell, node in remaining:
-                architecture.terminate(cell, node, epoch)
+                and epoch >= self.max_search_epochs and remaining):
+            state.terminate(remaining, epoch)
             runner.logger.warning(
                 f'The search reached max_search_epochs={epoch} before '
                 f'nodes {remaining} met ||z_new - z_prev|| <= {self.eps:g}; '
                 'they are terminated with their current supports')
-        if converged or architecture.all_terminated:
-            architecture.broadcast()  # rank 0 decides
-            active = sum(
-                sum(architecture.active_nodes(cell)) for cell in CELL_TYPES)
-            runner.logger.info(f'{active} node(s) still searching')
+        if converged or state.all_terminated:
+            runner.logger.info(
+                f'{len(state.searching_nodes())} node(s) still searching')

@@ -6,11 +6,14 @@ from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmista.registry import LOOPS
+from ..utils import diff_rank_seed
 
 
 @LOOPS.register_module()
 class TwoStageSearchLoop(EpochBasedTrainLoop):
-    """Epoch-based search over two data splits (SPEC section 4).
+    """Epoch-based search over two data splits.
+
+    See docs/en/method/twostage.md.
 
     ``dataloader`` (the runner's ``train_dataloader``) is the split that
     trains the network weights and sets the epoch length; ``arch_dataloader``
@@ -50,12 +53,10 @@ class TwoStageSearchLoop(EpochBasedTrainLoop):
                 '`arch_dataloader` in the config (beside train_dataloader) '
                 'or in train_cfg')
         if isinstance(arch_dataloader, dict):
-            diff_rank_seed = runner._randomness_cfg.get(
-                'diff_rank_seed', False)
             arch_dataloader = runner.build_dataloader(
                 arch_dataloader,
                 seed=runner.seed,
-                diff_rank_seed=diff_rank_seed)
+                diff_rank_seed=diff_rank_seed(runner))
         self.arch_dataloader = arch_dataloader
         self._arch_passes = 0
 

@@ -3,10 +3,10 @@
 
 In a one-stage super-net every op ends in a BatchNorm, and a supported
 op's output is ``w * BN(op(x))``. With ``gamma' = w * gamma`` and
-``beta' = w * beta`` that is ``BN'(op(x))`` (SPEC section 5), so the active
-ops, copied into a :class:`DerivedNet` of the current genotype with their
-final BatchNorms rescaled, compute what the super-net computes in eval
-mode.
+``beta' = w * beta`` that is ``BN'(op(x))``, so the active ops, copied
+into a :class:`DerivedNet` of the current genotype with their final
+BatchNorms rescaled, compute what the super-net computes in eval mode
+(docs/en/method/absorption.md).
 """
 import re
 from collections import OrderedDict

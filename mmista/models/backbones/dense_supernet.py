@@ -6,8 +6,9 @@ import torch
 import torch.nn as nn
 
 from mmista.registry import MODELS
-from mmista.sparse_coding import num_candidates
-from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
+from mmista.structures import (CANDIDATE_OPS, CELL_TYPES, Genotype,
+                               encode_edge, genotype_from_supports,
+                               num_candidates)
 from .super_cell_network import SuperCellNetwork
 
 
@@ -100,21 +101,17 @@ class DenseSuperNet(SuperCellNetwork):
 
     @torch.no_grad()
     def genotype(self) -> Genotype:
-        """The strongest ``edges_per_node`` (input, op) pairs per node."""
-        edges = {}
+        """The strongest ``edges_per_node`` (input, op) pairs per node: the
+        strongest op of each input, then the strongest inputs."""
+        supports = {}
         for cell in CELL_TYPES:
-            chosen = []
+            supports[cell] = []
             for j in range(self.steps):
                 weights = self.alphas[f'{cell}_{j}'].softmax(dim=-1)
                 best, op_index = weights.max(dim=-1)
                 inputs = best.argsort(descending=True)[:self.edges_per_node]
-                chosen += [(CANDIDATE_OPS[int(op_index[i])], int(i))
-                           for i in sorted(inputs.tolist())]
-            edges[cell] = chosen
-        concat = list(range(2, 2 + self.steps))
-        return Genotype(
-            normal=edges['normal'],
-            normal_concat=concat,
-            reduce=edges['reduce'],
-            reduce_concat=concat,
-            edges_per_node=self.edges_per_node)
+                supports[cell].append([
+                    encode_edge(CANDIDATE_OPS[int(op_index[i])], int(i))
+                    for i in inputs.tolist()
+                ])
+        return genotype_from_supports(supports)

@@ -6,15 +6,17 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmista.architecture import CompressedArchitecture
 from mmista.registry import MODELS
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
-from ..utils.compressed_architecture import CompressedArchitecture
 from .super_cell_network import SuperCellNetwork
 
 
 @MODELS.register_module()
 class ISTASuperNet(SuperCellNetwork):
-    """The ISTA-NAS super-net over the DARTS space (SPEC sections 2-3).
+    """The ISTA-NAS super-net over the DARTS space.
+
+    See docs/en/method/search_space.md and docs/en/method/sparse_coding.md.
 
     It holds every candidate op of every edge, the compressed variables
     ``b`` (parameters under ``architecture.compressed``) and the
@@ -110,8 +112,9 @@ class ISTASuperNet(SuperCellNetwork):
 
         During one-stage search every op on a cell edge ends in an affine
         BatchNorm held at ``gamma = 1, beta = 0``, so the support weight
-        alone scales each op (SPEC section 5). As the reference code does,
-        every BatchNorm inside an edge op is held, not only the last one.
+        alone scales each op (docs/en/method/onestage.md). As the
+        reference code does, every BatchNorm inside an edge op is held,
+        not only the last one.
         The BatchNorms of terminated nodes train. SyncBatchNorm layers are
         handled alike.
 

@@ -5,8 +5,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn as nn
 
-from mmista.sparse_coding import num_candidates
-from mmista.structures import CANDIDATE_OPS
+from mmista.structures import CANDIDATE_OPS, num_candidates
 from ..utils import CellInputs, CellSpec, build_edge, run_edge
 from .cell_network import CellNetwork
 

@@ -56,14 +56,14 @@ class SearchClassifier(ImageClassifier):
     and the rest of the network by the ``'weights'`` wrapper (see
     :class:`SearchOptimWrapperConstructor`). :meth:`train_step` runs
 
-    - **two-stage search** (SPEC section 4) when the batch is
+    - **two-stage search** (docs/en/method/twostage.md) when the batch is
       ``dict(arch=..., weight=...)`` (as :class:`TwoStageSearchLoop` feeds
       it): first an architecture step on the ``arch`` batch, whose backward
       reaches only the architecture variables, then a weight step on the
       ``weight`` batch, whose backward reaches only the weights (first
       order);
-    - **one-stage search** (SPEC section 5) on a plain batch: one backward
-      of the training loss and a step of both optimizers.
+    - **one-stage search** (docs/en/method/onestage.md) on a plain batch:
+      one backward of the training loss and a step of both optimizers.
 
     Args:
         **kwargs: Arguments of :class:`mmpretrain.models.ImageClassifier`.

@@ -1,5 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""The candidate operations of the DARTS search space (SPEC section 2).
+"""The candidate operations of the DARTS search space.
+
+See docs/en/method/search_space.md and docs/en/method/batchnorms.md.
 
 Every op maps ``C`` channels to ``C`` channels; ``stride=2`` halves the
 spatial size (edges from a reduction cell's input nodes). Convolutions have

@@ -42,7 +42,7 @@ def reduction_indices(layers: int) -> Tuple[int, int]:
 def cell_layout(layers: int, channels: int,
                 stem_out_channels: Tuple[int, int], stem_reduction: bool,
                 concat_nodes: int) -> List[CellSpec]:
-    """Computes every cell's shape (SPEC section 2).
+    """Computes every cell's shape (docs/en/method/search_space.md).
 
     Args:
         layers (int): Number of cells.

@@ -3,12 +3,13 @@
 
 A searching ISTA super-net computes ``w * op(x)`` on every supported edge.
 When the op ends in a BatchNorm, ``w * BN(y)`` is the same BatchNorm with
-``gamma' = w * gamma`` and ``beta' = w * beta`` (the absorption of SPEC
-section 5, applied at every forward). Computed that way it costs one
-normalisation instead of a normalisation and a product, and its backward
-needs nothing beyond what the BatchNorm saves anyway, whereas the product
-would keep the BatchNorm's output alive for the gradient of ``w``: so a
-super-net in search keeps the memory of the network it searches.
+``gamma' = w * gamma`` and ``beta' = w * beta`` (the absorption of
+docs/en/method/absorption.md, applied at every forward). Computed that way
+it costs one normalisation instead of a normalisation and a product, and
+its backward needs nothing beyond what the BatchNorm saves anyway, whereas
+the product would keep the BatchNorm's output alive for the gradient of
+``w``: so a super-net in search keeps the memory of the network it
+searches.
 """
 import itertools
 from typing import Tuple

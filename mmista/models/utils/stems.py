@@ -1,5 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Network stems of the DARTS search space (SPEC section 2).
+"""Network stems of the DARTS search space.
+
+See docs/en/method/search_space.md.
 
 A stem turns the image into the two inputs ``(s0, s1)`` of the first cell.
 """

@@ -4,8 +4,8 @@ import time
 import pytest
 import torch
 
-from mmista.utils import PeakMemory, cpu_peak_memory_method
-from mmista.utils import peak_memory as peak_memory_module
+from mmista.cli import PeakMemory, cpu_peak_memory_method
+from mmista.cli import peak_memory as peak_memory_module
 
 MiB = 2**20
 

@@ -2,11 +2,11 @@
 """Distributed runs on machines without a GPU.
 
 mmengine's launchers call ``torch.cuda.set_device`` and its DDP defaults
-pass CUDA ``device_ids`` (SPEC section 7), so ``--launcher pytorch`` (and
-``slurm``) fail on a CPU-only machine. :func:`setup_cpu_distributed`
-starts the gloo process group from the launcher's environment before the
-Runner is built (the Runner then keeps it) and makes DDP wrap the CPU
-model.
+pass CUDA ``device_ids`` (docs/en/notes/stack_workarounds.md), so
+``--launcher pytorch`` (and ``slurm``) fail on a CPU-only machine.
+:func:`setup_cpu_distributed` starts the gloo process group from the
+launcher's environment before the Runner is built (the Runner then keeps
+it) and makes DDP wrap the CPU model.
 """
 import os
 import subprocess

@@ -18,9 +18,10 @@ from mmengine.dist import broadcast, get_world_size
 from mmengine.logging import print_log
 
 from mmista.sparse_coding import (ArchitectureRecovery, build_dictionaries,
-                                  genotype_from_supports, init_compressed,
-                                  num_candidates, recover_architecture)
-from mmista.structures import CELL_TYPES, Genotype
+                                  init_compressed, recover_architecture,
+                                  weights_on_support)
+from mmista.structures import (CELL_TYPES, Genotype, genotype_from_supports,
+                               num_candidates)
 
 
 class CompressedArchitecture(nn.Module):
@@ -202,9 +203,8 @@ class CompressedArchitecture(nn.Module):
         dictionaries = getattr(self, f'{cell}_dictionaries')
         support = getattr(self, f'{cell}_support')
         index = support.unsqueeze(1).expand(-1, dictionaries.shape[1], -1)
-        A_S = dictionaries.gather(2, index).to(b.dtype)
-        bias = getattr(self, f'{cell}_bias').to(b.dtype)
-        return torch.einsum('jms,jm->js', A_S, b) - bias
+        return weights_on_support(
+            dictionaries.gather(2, index), b, getattr(self, f'{cell}_bias'))
 
     @torch.no_grad()
     def recover(self,

@@ -1,0 +1,13 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The architecture under search: the state of a sparse-coding search.
+
+:class:`CompressedArchitecture` holds everything a search decides and
+checkpoints: the compressed vectors ``b`` (trained), the dictionaries, the
+recovered ``z``, the supports and their weights' bias terms, which nodes
+terminated and when, and the epoch the architecture was fixed at. The
+super-net reads its support weights from it; the hooks change it through
+:class:`mmista.engine.SearchState`.
+"""
+from .compressed_architecture import CompressedArchitecture
+
+__all__ = ['CompressedArchitecture']

@@ -1,0 +1,166 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The state the search hooks share, and the one place that changes it.
+
+The searched architecture lives in the super-net's
+:class:`~mmista.architecture.CompressedArchitecture` (``b``, the
+dictionaries, ``z``, the supports, the termination epochs, the epoch the
+architecture was fixed at), so it travels with the model's ``state_dict``
+into checkpoints. What else the hooks share goes through the runner's
+message hub (checkpointed with it) under the keys below. No hook reads
+another hook's attributes: each reaches the state through
+:class:`SearchState`, whose changing methods end with one broadcast from
+rank 0, so every process holds the state rank 0 decided.
+"""
+import time
+from typing import Dict, List, Optional, Tuple
+
+from mmista.structures import CELL_TYPES, Genotype, changed_nodes
+from .utils import backbone_with
+
+#: Message-hub info: one record per recovery, ``dict(epoch=e, normal=[...],
+#: reduce=[...])`` with each node's ``||z_new - z_prev||`` (None for nodes
+#: that no longer search), for the convergence plot.
+Z_SHIFT_HISTORY = 'architecture_z_shifts'
+#: Message-hub info: the termination threshold of a one-stage search, set
+#: by :class:`~mmista.engine.hooks.TerminationHook`.
+TERMINATION_EPS = 'search/termination_eps'
+#: Message-hub scalar: the nodes still searching, in the iteration log.
+SEARCHING_NODES = 'train/searching_nodes'
+
+#: ``(cell type, node)`` of one intermediate node.
+Node = Tuple[str, int]
+
+
+class RecoveryReport:
+    """What one recovery changed.
+
+    Args:
+        changed (dict[str, list[int]]): Per cell type, the nodes whose
+            support changed.
+        searched (dict[str, list[bool]]): Per cell type, which nodes the
+            recovery updated (those still searching).
+        elapsed_ms (float): Wall time of the LASSO solves and the
+            broadcast.
+    """
+
+    def __init__(self, changed: Dict[str, List[int]],
+                 searched: Dict[str, List[bool]], elapsed_ms: float):
+        self.changed = changed
+        self.searched = searched
+        self.elapsed_ms = elapsed_ms
+
+    @property
+    def num_changed(self) -> int:
+        """How many nodes changed, over both cell types."""
+        return sum(map(len, self.changed.values()))
+
+
+class SearchState:
+    """The architecture state of the runner's super-net, for the hooks.
+
+    Args:
+        runner (Runner): The runner; its model (possibly wrapped) must have
+            a backbone with an ``architecture``.
+        user (str): The caller's name, for the error message when the
+            backbone has none.
+    """
+
+    def __init__(self, runner, user: str):
+        self.runner = runner
+        self.supernet = backbone_with(runner, 'architecture', user)
+        self.architecture = self.supernet.architecture
+
+    # reading
+    @property
+    def recovered(self) -> bool:
+        """Whether the architecture was recovered (or restored) already."""
+        return bool(self.architecture.recovered)
+
+    @property
+    def is_fixed(self) -> bool:
+        """Whether the architecture is fixed (one-stage evaluation)."""
+        return self.architecture.is_fixed
+
+    @property
+    def fixed_epoch(self) -> int:
+        """The epoch the architecture was fixed at (-1: not fixed)."""
+        return int(self.architecture.fixed_epoch)
+
+    @property
+    def all_terminated(self) -> bool:
+        """Whether no node of any cell type still searches."""
+        return self.architecture.all_terminated
+
+    def searching_nodes(self) -> List[Node]:
+        """The nodes still searching."""
+        return [(cell, node) for cell in CELL_TYPES for node, active in
+                enumerate(self.architecture.active_nodes(cell)) if active]
+
+    def genotype(self) -> Genotype:
+        """The architecture read from the current supports."""
+        return self.architecture.genotype()
+
+    def termination_eps(self) -> Optional[float]:
+        """The termination threshold, if the run terminates nodes."""
+        return self.runner.message_hub.get_info(TERMINATION_EPS)
+
+    def z_shift_history(self) -> List[dict]:
+        """Every recovery's z shifts so far (see :data:`Z_SHIFT_HISTORY`)."""
+        return list(self.runner.message_hub.get_info(Z_SHIFT_HISTORY) or [])
+
+    # changing (each ends with the broadcast from rank 0)
+    def recover(self, epoch: int) -> RecoveryReport:
+        """Solves the LASSO of the nodes still searching and installs the
+        new supports; records the z shifts for the convergence plot.
+
+        Args:
+            epoch (int): Epochs trained so far (0: the initial recovery).
+
+        Returns:
+            RecoveryReport: What changed.
+        """
+        architecture = self.architecture
+        before = architecture.genotype()
+        searched = {
+            cell: architecture.active_nodes(cell)
+            for cell in CELL_TYPES
+        }
+        start = time.perf_counter()
+        self.supernet.recover()
+        architecture.broadcast()
+        elapsed_ms = 1e3 * (time.perf_counter() - start)
+        record = dict(epoch=epoch)
+        record.update({
+            cell: [
+                shift if active else None for shift, active in zip(
+                    architecture.z_shifts(cell), searched[cell])
+            ]
+            for cell in CELL_TYPES
+        })
+        self.runner.message_hub.update_info(
+            Z_SHIFT_HISTORY, self.z_shift_history() + [record])
+        return RecoveryReport(
+            changed_nodes(before, architecture.genotype()), searched,
+            elapsed_ms)
+
+    def terminate(self, nodes: List[Node], epoch: int) -> None:
+        """Terminates ``nodes`` after ``epoch`` epochs: their ``b`` stops
+        training, their supports and weights stay as they are.
+
+        Args:
+            nodes (list[tuple[str, int]]): ``(cell type, node)`` pairs.
+            epoch (int): Epochs trained.
+        """
+        for cell, node in nodes:
+            self.architecture.terminate(cell, node, epoch)
+        self.architecture.broadcast()
+
+    def fix(self, epoch: int) -> None:
+        """Fixes the architecture after ``epoch`` epochs (every node has
+        terminated): recoveries stop, evaluation training starts."""
+        self.architecture.fix(epoch)
+        self.architecture.broadcast()
+
+    def set_termination_eps(self, eps: float) -> None:
+        """Records the termination threshold for the other hooks."""
+        self.runner.message_hub.update_info(TERMINATION_EPS, eps)
