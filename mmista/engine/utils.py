@@ -34,19 +34,6 @@ def backbone_with(runner, attribute: str, user: str) -> nn.Module:
     return backbone
 
 
-def architecture_of(runner, user: str) -> nn.Module:
-    """The ``CompressedArchitecture`` of the runner's search backbone.
-
-    Args:
-        runner (Runner): The runner.
-        user (str): The caller's name, for the error message.
-
-    Returns:
-        nn.Module: ``backbone.architecture``.
-    """
-    return backbone_with(runner, 'architecture', user).architecture
-
-
 def diff_rank_seed(runner) -> bool:
     """Whether the run gives each rank its own seed
     (``randomness.diff_rank_seed`` of the runner's config)."""

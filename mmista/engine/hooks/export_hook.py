@@ -7,12 +7,15 @@ from mmengine.hooks import Hook
 
 from mmista.apis import export_search_model
 from mmista.registry import HOOKS
+from ..search_state import SearchState
 from ..utils import unwrapped_model
 
 
 @HOOKS.register_module()
 class ExportHook(Hook):
     """Writes ``work_dir/<out_dir>/`` at the end of a one-stage run.
+
+    The ``export`` stage of :class:`~mmista.engine.OneStageSearchLoop`.
 
     Folds every active op's weight into its final BatchNorm and writes the
     genotype, an mmpretrain config whose backbone is the derived network,
@@ -35,14 +38,12 @@ class ExportHook(Hook):
             return
         model = unwrapped_model(runner)
         out_dir = osp.join(runner.work_dir, self.out_dir)
-        architecture = model.backbone.architecture
+        state = SearchState(runner, type(self).__name__)
         paths = export_search_model(
             model,
             runner.cfg,
             out_dir,
-            meta=dict(
-                epoch=runner.epoch,
-                fixed_epoch=int(architecture.fixed_epoch)))
+            meta=dict(epoch=runner.epoch, fixed_epoch=state.fixed_epoch))
         runner.logger.info(
             f'Exported the absorbed derived network to {out_dir}: '
             f'{", ".join(osp.basename(p) for p in paths.values())}. '
