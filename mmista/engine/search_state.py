@@ -35,18 +35,17 @@ class RecoveryReport:
     """What one recovery changed.
 
     Args:
+        genotype (Genotype): The architecture after the recovery.
         changed (dict[str, list[int]]): Per cell type, the nodes whose
             support changed.
-        searched (dict[str, list[bool]]): Per cell type, which nodes the
-            recovery updated (those still searching).
         elapsed_ms (float): Wall time of the LASSO solves and the
             broadcast.
     """
 
-    def __init__(self, changed: Dict[str, List[int]],
-                 searched: Dict[str, List[bool]], elapsed_ms: float):
+    def __init__(self, genotype: Genotype, changed: Dict[str, List[int]],
+                 elapsed_ms: float):
+        self.genotype = genotype
         self.changed = changed
-        self.searched = searched
         self.elapsed_ms = elapsed_ms
 
     @property
@@ -139,9 +138,9 @@ class SearchState:
         })
         self.runner.message_hub.update_info(
             Z_SHIFT_HISTORY, self.z_shift_history() + [record])
-        return RecoveryReport(
-            changed_nodes(before, architecture.genotype()), searched,
-            elapsed_ms)
+        after = architecture.genotype()
+        return RecoveryReport(after, changed_nodes(before, after),
+                              elapsed_ms)
 
     def terminate(self, nodes: List[Node], epoch: int) -> None:
         """Terminates ``nodes`` after ``epoch`` epochs: their ``b`` stops

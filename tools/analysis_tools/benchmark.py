@@ -67,16 +67,11 @@ TARGETS = {
     'recovery_ms': ('max', 5.0),
 }
 MODEL_NAMES = ('ista', 'target', 'dense')
-#: Backbone settings of the super-net and of its target network per search.
+#: The BatchNorm settings per search, shared by the super-net and its
+#: target network (the derived network of the same ops).
 SEARCH_SETTINGS = {
-    'onestage':
-    dict(
-        supernet=dict(affine=True, bn_append=True),
-        target=dict(affine=True, bn_append=True)),
-    'twostage':
-    dict(
-        supernet=dict(affine=False, bn_append=False, pool_bn=True),
-        target=dict(affine=False, bn_append=False, pool_bn=True)),
+    'onestage': dict(affine=True, bn_append=True),
+    'twostage': dict(affine=False, bn_append=False, pool_bn=True),
 }
 
 
@@ -217,7 +212,7 @@ def build_ista(args: argparse.Namespace,
             dict(
                 type='ISTASuperNet',
                 arch_seed=args.seed,
-                **SEARCH_SETTINGS[args.search]['supernet']), args,
+                **SEARCH_SETTINGS[args.search]), args,
             'SearchClassifier'))
     model.backbone.recover()  # the supports a search starts from
     if args.search == 'onestage':
@@ -234,7 +229,7 @@ def build_target(genotype: dict, args: argparse.Namespace,
             dict(
                 type='DerivedNet',
                 genotype=genotype,
-                **SEARCH_SETTINGS[args.search]['target']), args,
+                **SEARCH_SETTINGS[args.search]), args,
             'ImageClassifier')).to(device)
     return model, build_optim_wrapper(model, weights_optim(args))
 

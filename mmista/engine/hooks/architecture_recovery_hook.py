@@ -114,7 +114,6 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             cell: float(architecture.compressed_vectors(cell).detach().norm())
             for cell in CELL_TYPES
         }
-        genotype = state.genotype()
         changes = '; '.join(f'{cell} {report.changed[cell] or "none"}'
                             for cell in CELL_TYPES)
         norms = ', '.join(f'{cell} {b_norms[cell]:.4g}'
@@ -127,10 +126,10 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             f'Architecture recovery after epoch {epoch} '
             f'({report.elapsed_ms:.1f} ms): changed nodes: {changes}; '
             f'||b||: {norms}; ||z_new - z_prev|| per node: {shifts}')
-        runner.logger.info(f'Genotype (epoch {epoch}): {genotype}')
+        runner.logger.info(f'Genotype (epoch {epoch}): {report.genotype}')
         scalars = {'arch/changed_nodes': report.num_changed}
         scalars.update(
             {f'arch/b_norm_{cell}': norm
              for cell, norm in b_norms.items()})
         runner.visualizer.add_scalars(scalars, step=epoch)
-        self.save(runner, genotype, epoch)
+        self.save(runner, report.genotype, epoch)

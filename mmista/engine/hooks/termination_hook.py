@@ -5,6 +5,7 @@ from typing import List, Optional, Tuple
 from mmengine.hooks import Hook
 
 from mmista.registry import HOOKS
+from mmista.structures import CELL_TYPES
 from ..search_state import SearchState
 
 
@@ -95,7 +96,7 @@ class TerminationHook(Hook):
         """
         shifts = {
             cell: state.architecture.z_shifts(cell)
-            for cell, _ in state.searching_nodes()
+            for cell in CELL_TYPES
         }
         return [(cell, node, shifts[cell][node])
                 for cell, node in state.searching_nodes()
