@@ -6,8 +6,14 @@ checkpoints: the compressed vectors ``b`` (trained), the dictionaries, the
 recovered ``z``, the supports and their weights' bias terms, which nodes
 terminated and when, and the epoch the architecture was fixed at. The
 super-net reads its support weights from it; the hooks change it through
-:class:`mmista.engine.SearchState`.
+:class:`mmista.engine.SearchState`. :class:`ResourceBudget` keeps the
+derived network within a budget on its parameters and multiply-adds.
 """
 from .compressed_architecture import CompressedArchitecture
+from .resource_budget import (METRICS, POLICIES, BudgetDecision, EdgeCosts,
+                              ResourceBudget)
 
-__all__ = ['CompressedArchitecture']
+__all__ = [
+    'CompressedArchitecture', 'METRICS', 'POLICIES', 'BudgetDecision',
+    'EdgeCosts', 'ResourceBudget'
+]

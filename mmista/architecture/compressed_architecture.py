@@ -9,7 +9,7 @@ kept in buffers: it travels with ``state_dict`` into checkpoints and is
 broadcast like any buffer under DDP.
 """
 import math
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -19,9 +19,12 @@ from mmengine.logging import print_log
 
 from mmista.sparse_coding import (ArchitectureRecovery, build_dictionaries,
                                   init_compressed, recover_architecture,
-                                  weights_on_support)
+                                  support_bias, weights_on_support)
 from mmista.structures import (CELL_TYPES, Genotype, genotype_from_supports,
                                num_candidates)
+
+if TYPE_CHECKING:
+    from .resource_budget import ResourceBudget
 
 
 class CompressedArchitecture(nn.Module):
@@ -210,7 +213,8 @@ class CompressedArchitecture(nn.Module):
     def recover(self,
                 lam: float = 1e-5,
                 solver='auto',
-                nodes: Optional[Dict[str, List[bool]]] = None
+                nodes: Optional[Dict[str, List[bool]]] = None,
+                budget: Optional['ResourceBudget'] = None
                 ) -> ArchitectureRecovery:
         """Solves the LASSO of every node and installs the new supports.
 
@@ -221,9 +225,14 @@ class CompressedArchitecture(nn.Module):
             nodes (dict[str, list[bool]], optional): Per cell type, which
                 nodes take the new solution; the others keep their state.
                 Defaults to the active (not terminated) nodes.
+            budget (ResourceBudget, optional): Keeps the derived network
+                within a budget: the supports of the updated nodes are then
+                the budget's choice, or, when it rejects the recovery,
+                nothing but the z shifts changes. Defaults to None.
 
         Returns:
-            ArchitectureRecovery: The solution of every node.
+            ArchitectureRecovery: The solution of every node (with the
+            budget's supports and decision when there is a budget).
         """
         result = recover_architecture(
             {cell: self.dictionaries(cell)
@@ -235,18 +244,36 @@ class CompressedArchitecture(nn.Module):
             solver=solver)
         if nodes is None:
             nodes = {cell: self.active_nodes(cell) for cell in CELL_TYPES}
+        keys = ('z', 'support', 'bias', 'z_shift')
+        if budget is not None:
+            decision = budget.constrain(
+                result, {cell: self.supports(cell)
+                         for cell in CELL_TYPES},
+                nodes,
+                initial=not bool(self.recovered),
+                sparsity=self.sparsity)
+            result.budget = decision
+            if decision.rejected:
+                keys = ('z_shift', )
+            for cell in CELL_TYPES:
+                for j in decision.changed.get(cell, []):
+                    support = torch.from_numpy(decision.supports[cell][j])
+                    result.supports[cell][j] = support
+                    result.biases[cell][j] = support_bias(
+                        self.dictionaries(cell)[j].cpu(), result.z[cell][j],
+                        support).to(torch.float64)
         for cell in CELL_TYPES:
             if any(nodes[cell]):
-                self._install(cell, result, nodes[cell])
+                self._install(cell, result, nodes[cell], keys)
         self.recovered.fill_(True)
         self._refresh_cache()
         return result
 
     def _install(self, cell: str, result: ArchitectureRecovery,
-                 update: List[bool]) -> None:
+                 update: List[bool], keys: Sequence[str]) -> None:
         """Writes the solution of the ``update`` nodes of a cell type into
-        the buffers (one copy per buffer) and their z shifts (from the
-        second recovery on)."""
+        the buffers named by ``keys`` (one copy per buffer); the z shifts
+        only from the second recovery on."""
         z_buffer = getattr(self, f'{cell}_z')
         z_new = np.zeros(tuple(z_buffer.shape))
         support_new = np.zeros((self.steps, self.sparsity), dtype=np.int64)
@@ -266,6 +293,8 @@ class CompressedArchitecture(nn.Module):
                 z_new - z_buffer.cpu().numpy(), axis=1)
         rows = torch.tensor(update, device=z_buffer.device)
         for name, values in new.items():
+            if name not in keys:
+                continue
             buffer = getattr(self, f'{cell}_{name}')
             values = torch.from_numpy(values).to(buffer)
             mask = rows.view(-1, *([1] * (buffer.dim() - 1)))

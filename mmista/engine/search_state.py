@@ -14,6 +14,7 @@ rank 0, so every process holds the state rank 0 decided.
 import time
 from typing import Dict, List, Optional, Tuple
 
+from mmista.architecture import BudgetDecision, ResourceBudget
 from mmista.structures import CELL_TYPES, Genotype, changed_nodes
 from .utils import backbone_with
 
@@ -38,15 +39,25 @@ class RecoveryReport:
         genotype (Genotype): The architecture after the recovery.
         changed (dict[str, list[int]]): Per cell type, the nodes whose
             support changed.
-        elapsed_ms (float): Wall time of the LASSO solves and the
-            broadcast.
+        elapsed_ms (float): Wall time of the LASSO solves, the budget's
+            selection and the broadcast.
+        budget (BudgetDecision, optional): What the resource budget
+            decided (None without a budget).
+        cost (dict[str, int], optional): The derived network's params and
+            flops after the recovery (None without a budget).
     """
 
-    def __init__(self, genotype: Genotype, changed: Dict[str, List[int]],
-                 elapsed_ms: float):
+    def __init__(self,
+                 genotype: Genotype,
+                 changed: Dict[str, List[int]],
+                 elapsed_ms: float,
+                 budget: Optional[BudgetDecision] = None,
+                 cost: Optional[Dict[str, int]] = None):
         self.genotype = genotype
         self.changed = changed
         self.elapsed_ms = elapsed_ms
+        self.budget = budget
+        self.cost = cost
 
     @property
     def num_changed(self) -> int:
@@ -108,12 +119,17 @@ class SearchState:
         return list(self.runner.message_hub.get_info(Z_SHIFT_HISTORY) or [])
 
     # changing (each ends with the broadcast from rank 0)
-    def recover(self, epoch: int) -> RecoveryReport:
+    def recover(self,
+                epoch: int,
+                budget: Optional[ResourceBudget] = None) -> RecoveryReport:
         """Solves the LASSO of the nodes still searching and installs the
         new supports; records the z shifts for the convergence plot.
 
         Args:
             epoch (int): Epochs trained so far (0: the initial recovery).
+            budget (ResourceBudget, optional): Keeps the derived network
+                within a budget (rank 0's decision is what every rank
+                installs).
 
         Returns:
             RecoveryReport: What changed.
@@ -125,7 +141,7 @@ class SearchState:
             for cell in CELL_TYPES
         }
         start = time.perf_counter()
-        self.supernet.recover()
+        result = self.supernet.recover(budget=budget)
         architecture.broadcast()
         elapsed_ms = 1e3 * (time.perf_counter() - start)
         record = dict(epoch=epoch)
@@ -139,8 +155,13 @@ class SearchState:
         self.runner.message_hub.update_info(
             Z_SHIFT_HISTORY, self.z_shift_history() + [record])
         after = architecture.genotype()
+        cost = None
+        if budget is not None:
+            cost = budget.cost(
+                {cell: architecture.supports(cell)
+                 for cell in CELL_TYPES})
         return RecoveryReport(after, changed_nodes(before, after),
-                              elapsed_ms)
+                              elapsed_ms, result.budget, cost)
 
     def terminate(self, nodes: List[Node], epoch: int) -> None:
         """Terminates ``nodes`` after ``epoch`` epochs: their ``b`` stops

@@ -3,6 +3,8 @@
 
 See docs/en/method/sparse_coding.md.
 """
+from .budgeted_support import (BudgetedSupports, BudgetInfeasibleError,
+                               select_supports_within_budget)
 from .cvxpy_backend import find_mosek_license, mosek_status
 from .homotopy import homotopy_lasso
 from .lasso import DEFAULT_LAMBDA, solve_lasso
@@ -23,5 +25,6 @@ __all__ = [
     'mosek_status', 'find_mosek_license', 'build_dictionaries',
     'init_compressed', 'select_support', 'support_mask', 'support_bias',
     'support_weights', 'weights_on_support', 'ArchitectureRecovery',
-    'recover_architecture'
+    'recover_architecture', 'BudgetedSupports', 'BudgetInfeasibleError',
+    'select_supports_within_budget'
 ]

@@ -1,7 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """One recovery step of ISTA-NAS: every node of both cell types at once."""
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 
@@ -26,11 +26,15 @@ class ArchitectureRecovery:
         biases (dict[str, list[torch.Tensor]]): The constant terms
             ``(n_j,)`` of the support weights (see
             :func:`~mmista.sparse_coding.projection.support_bias`).
+        budget (BudgetDecision, optional): What a resource budget decided
+            (:class:`~mmista.architecture.ResourceBudget`); the supports and
+            biases are then the budget's. None without a budget.
     """
 
     z: Dict[str, List[torch.Tensor]]
     supports: Dict[str, List[torch.Tensor]]
     biases: Dict[str, List[torch.Tensor]]
+    budget: Optional[Any] = None
 
     @property
     def genotype(self) -> Genotype:

@@ -12,6 +12,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from ..test_tools.test_budget_search import (binding_bound, budget_lines,
+                                             exported_cfg)
 from ..utils import REPO_ROOT
 
 pytestmark = pytest.mark.numerics
@@ -123,6 +125,7 @@ def assert_ranks_agree(states_dir, tags):
                 assert torch.equal(value, rank1[key]), (tag, key)
 
 
+TINY_NET_BACKBONE = dict(channels=4, layers=4, out_indices=(2, 3))
 TINY_NET = """
 model = dict(
     backbone=dict(channels=4, layers=4, out_indices=(2, 3)),
@@ -133,14 +136,25 @@ train_cfg = dict(max_epochs=8, val_interval=4)
 """
 
 
-def test_onestage_ranks_agree(tmp_path):
+@pytest.mark.parametrize('budget', [False, True])
+def test_onestage_ranks_agree(tmp_path, budget):
     config = write_config(tmp_path, ONESTAGE_DIGITS, TINY_NET)
     cfg = Config.fromfile(config, import_custom_modules=False)
     cfg.train_cfg.stages.termination['max_search_epochs'] = 3
     cfg.train_cfg.stages.phase_switch['eval_epochs'] = 1
+    bound = None
+    if budget:  # rank 0 decides the budget's supports, every rank gets them
+        bound = binding_bound(
+            exported_cfg(ONESTAGE_DIGITS, TINY_NET_BACKBONE,
+                         dict(in_channels=64, aux_in_channels=64)), 'params')
+        cfg.train_cfg.stages.recovery['budget'] = dict(params=bound)
     cfg.dump(config)
     proc = dist_train(tmp_path, config)
-    assert 'Architecture fixed after epoch 3' in proc.stdout + proc.stderr
+    log = proc.stdout + proc.stderr
+    assert 'Architecture fixed after epoch 3' in log
+    if budget:
+        lines = budget_lines(log)
+        assert len(lines) == 4 and all(p <= bound for _, p, _ in lines)
     assert_ranks_agree(tmp_path / 'states',
                        ['epoch1', 'epoch2', 'epoch3', 'final'])
     final = torch.load(tmp_path / 'states' / 'rank0_final.pth')

@@ -21,7 +21,8 @@ def test_benchmark_prints_the_headline_figures(search):
     report = json.loads(proc.stdout)
     assert report['config']['search'] == search
     for key in ('ista_over_target_step', 'dense_over_ista_step',
-                'ista_over_target_peak_mem', 'recovery_ms'):
+                'ista_over_target_peak_mem', 'recovery_ms',
+                'recovery_with_budget_ms'):
         assert report[key] > 0
         # exact here and below: the tool prints these very floats, and JSON
         # keeps a float64 exactly
@@ -41,6 +42,15 @@ def test_benchmark_prints_the_headline_figures(search):
     assert report['recovery_ms'] == report['recovery']['auto']['median_ms']
     assert report['config']['device'] == 'cpu'
     assert report['ista_forward_host_syncs'] is None  # CUDA only
+    # The budget binds (the first recovery's network exceeds it) and the
+    # selection keeps within it.
+    budgeted = report['recovery_with_budget']
+    assert report['recovery_with_budget_ms'] == budgeted['median_ms']
+    metrics = ('params', 'flops')
+    assert all(budgeted['cost'][m] <= budgeted['budget'][m] for m in metrics)
+    assert any(budgeted['proposed_cost'][m] > budgeted['budget'][m]
+               for m in metrics)
+    assert any(budgeted['changed_nodes'].values())
 
 
 def test_benchmark_refuses_amp_without_cuda():

@@ -1,13 +1,17 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Sparse-coding recovery of the architecture after every search epoch."""
 import os.path as osp
+from typing import Optional
 
+import numpy as np
 from mmengine.dist import is_main_process
 
+from mmista.architecture import METRICS, ResourceBudget
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
 from mmista.visualization import plot_z_convergence
-from ..search_state import SearchState
+from ..budget_builder import build_resource_budget
+from ..search_state import RecoveryReport, SearchState
 from .genotype_files import GenotypeWriterHook
 
 CONVERGENCE_FILE = 'z_convergence.png'
@@ -41,6 +45,13 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
     Under distributed training every rank recovers and then takes rank 0's
     result, so the architecture state is identical on all ranks.
 
+    With a ``budget`` the derived network is kept within a bound on its
+    parameters and/or multiply-adds (docs/en/method/resource_budget.md):
+    the edge costs are measured once before training, every recovery's
+    supports go through the budget, and each recovery logs the network's
+    cost against the budget and the nodes the budget changed, and sends
+    ``arch/params`` and ``arch/flops`` to the visualizer.
+
     Args:
         interval (int): Recover every ``interval`` epochs. Defaults to 1.
         genotype_dir (str): Sub-directory of the work dir for the per-epoch
@@ -52,19 +63,47 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             and epochs (when the run terminates nodes; see
             :mod:`mmista.engine.search_state`).
             Defaults to True.
+        budget (dict, optional): ``params`` and/or ``flops`` bounds,
+            ``policy`` (``'select'`` or ``'reject'``), ``network`` and
+            ``input_size`` (see
+            :func:`~mmista.engine.budget_builder.build_resource_budget`).
+            Defaults to None (no budget).
     """
 
     priority = 'NORMAL'
 
+    def __init__(self,
+                 interval: int = 1,
+                 genotype_dir: str = 'genotypes',
+                 draw: bool = True,
+                 budget: Optional[dict] = None):
+        super().__init__(interval, genotype_dir, draw)
+        if budget is not None and not isinstance(budget, dict):
+            raise TypeError(f'budget must be a dict, got '
+                            f'{type(budget).__name__}')
+        self.budget_cfg = budget
+        self.budget: Optional[ResourceBudget] = None
+
     def before_train(self, runner) -> None:
-        """Recovers the initial architecture unless it was restored."""
+        """Measures the budget's costs; recovers the initial architecture
+        unless it was restored."""
         state = self._state(runner)
+        if self.budget_cfg is not None:
+            self.budget = build_resource_budget(runner, state.supernet,
+                                                self.budget_cfg)
         if state.recovered:
+            cost = ''
+            if self.budget is not None:
+                cost = ('; derived network: ' + self.budget.describe(
+                    self.budget.edge_costs.network_cost({
+                        cell: state.architecture.supports(cell)
+                        for cell in CELL_TYPES
+                    })))
             runner.logger.info(
                 'Architecture state restored from the checkpoint '
                 '(dictionaries of seed '
                 f'{int(state.architecture.dictionary_seed)}); genotype: '
-                f'{state.genotype()}')
+                f'{state.genotype()}{cost}')
             return
         self.recover(runner, epoch=runner.epoch)
 
@@ -108,7 +147,7 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             epoch (int): Epochs trained so far (0 for the initial recovery).
         """
         state = self._state(runner)
-        report = state.recover(epoch)
+        report = state.recover(epoch, self.budget)
         architecture = state.architecture
         b_norms = {
             cell: float(architecture.compressed_vectors(cell).detach().norm())
@@ -131,5 +170,29 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
         scalars.update(
             {f'arch/b_norm_{cell}': norm
              for cell, norm in b_norms.items()})
+        if report.budget is not None:
+            self._log_budget(runner, report, epoch)
+            scalars.update(
+                {f'arch/{metric}': value
+                 for metric, value in report.cost.items()})
         runner.visualizer.add_scalars(scalars, step=epoch)
         self.save(runner, report.genotype, epoch)
+
+    def _log_budget(self, runner, report: RecoveryReport, epoch: int) -> None:
+        """Logs the derived network's cost and what the budget did."""
+        decision = report.budget
+        cost = np.array([report.cost[metric] for metric in METRICS])
+        if decision.rejected:
+            action = ('rejected: the recovered architecture would cost ' +
+                      self.budget.describe(decision.proposed_cost) +
+                      '; the previous one is kept')
+        elif any(decision.changed.values()):
+            action = ('nodes changed by the budget: ' + '; '.join(
+                f'{cell} {decision.changed[cell] or "none"}'
+                for cell in CELL_TYPES) + ' (the recovered top-2 would '
+                      f'cost {self.budget.describe(decision.proposed_cost)})')
+        else:
+            action = 'within the budget, unchanged'
+        runner.logger.info(
+            f'Resource budget after epoch {epoch}: derived network '
+            f'{self.budget.describe(cost)}; {action}')

@@ -83,6 +83,18 @@ def absorb_supernet(supernet) -> Tuple[dict, Dict[str, torch.Tensor]]:
                 state[f'{prefix}.weight'], state[f'{prefix}.bias'] = \
                     folded_affine(bn, weights[cell_type][node, i])
 
-    cfg = supernet.derived_backbone_cfg(
+    return exported_backbone_cfg(supernet), state
+
+
+def exported_backbone_cfg(supernet) -> dict:
+    """The ``DerivedNet`` config an export of the super-net has (the
+    current genotype, affine BatchNorms, the super-net's outputs).
+
+    Args:
+        supernet (ISTASuperNet): A one-stage super-net.
+
+    Returns:
+        dict: The backbone config.
+    """
+    return supernet.derived_backbone_cfg(
         affine=True, out_indices=tuple(supernet.out_indices))
-    return cfg, state

@@ -1,0 +1,322 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Choosing every node's support under a resource budget.
+
+See docs/en/method/resource_budget.md.
+
+The cost of a derived network is a fixed part plus, for every node, the
+cost of the ``s`` edges it keeps. Keeping the most ``|z|`` in total while
+the network stays within the budget is a multiple-choice knapsack: each
+node picks exactly one of its ``C(n_j, s)`` edge sets. It is solved exactly
+by dynamic programming over the nodes on Pareto frontiers:
+
+1. per node, among the edge sets of equal cost only the one of largest
+   value can be optimal, and an edge set that costs at least as much as
+   another in every constrained metric while keeping less ``|z|`` cannot
+   be either (dominance); both are dropped;
+2. the nodes are added one at a time; a partial choice is dropped when even
+   the cheapest choice for the remaining nodes would exceed the budget, or
+   when another partial choice costs no more in every metric and keeps at
+   least as much (it can be completed the same way, at least as well);
+3. the best complete choice that fits is read back.
+
+Every dropped partial choice has a kept one that is at least as good under
+every completion, so the result is optimal. A greedy feasible choice gives
+a value the optimum reaches at least; partial choices that cannot reach it
+even with every remaining node's best edges are dropped early, which keeps
+the frontiers small. Ties go to the cheaper choice, then to a fixed order
+of the frontier, so the selection is deterministic.
+"""
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from mmista.structures import check_positive_int
+from .arrays import ArrayLike, as_float64
+from .projection import select_support
+
+
+class BudgetInfeasibleError(ValueError):
+    """Raised when no choice of supports fits the budget."""
+
+
+@dataclass
+class BudgetedSupports:
+    """The supports chosen by :func:`select_supports_within_budget`.
+
+    Attributes:
+        supports (list[np.ndarray]): Per node, the ``s`` kept edge indices,
+            sorted increasingly (int64).
+        cost (np.ndarray): ``(d,)`` total cost, fixed part included.
+        value (float): The total ``|z|`` kept.
+        unconstrained (bool): Whether the top-``s`` supports fitted, so the
+            budget changed nothing.
+    """
+
+    supports: List[np.ndarray]
+    cost: np.ndarray
+    value: float
+    unconstrained: bool
+
+
+@lru_cache(maxsize=64)
+def _edge_sets(n: int, sparsity: int) -> np.ndarray:
+    """All ``C(n, s)`` edge sets of ``n`` candidates, lexicographically."""
+    return np.array(
+        list(itertools.combinations(range(n), sparsity)),
+        dtype=np.int64).reshape(-1, sparsity)
+
+
+def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated rows, in a deterministic order.
+
+    A row is dropped when another row costs no more in every column and has
+    at least its value (between two equal rows, the later in the input
+    order is dropped).
+
+    Args:
+        cost (np.ndarray): ``(k, d)`` costs, ``d`` 1 or 2.
+        value (np.ndarray): ``(k,)`` values.
+
+    Returns:
+        np.ndarray: Kept row indices, sorted by cost.
+    """
+    k, d = cost.shape
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    # By cost (lexicographically), then larger value, then input order:
+    # every row that could dominate a row comes before it.
+    keys = [np.arange(k), -value] + [cost[:, i] for i in reversed(range(d))]
+    order = np.lexsort(keys)
+    value = value[order]
+    if d == 1:
+        best_before = np.maximum.accumulate(
+            np.concatenate([[-np.inf], value[:-1]]))
+        return order[value > best_before]
+    if d != 2:
+        raise ValueError(f'at most 2 constrained metrics, got {d}')
+    return order[~_dominated_2d(cost[order, 1], value)]
+
+
+def _dominated_2d(second: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Which rows some earlier row dominates (``second`` cost no larger,
+    value no smaller), for rows already sorted by their first cost.
+
+    Divide and conquer over the positions, vectorised per level: at level
+    ``l`` the rows are cut into groups of ``2^(l+1)``; each row of a
+    group's second half is compared with the first half through a prefix
+    maximum over the second cost. Every pair of rows meets at exactly one
+    level, so the whole test takes ``O(k log^2 k)``.
+    """
+    k = len(value)
+    second_rank = np.unique(second, return_inverse=True)[1].reshape(-1)
+    value_rank = np.unique(value, return_inverse=True)[1].reshape(-1)
+    position = np.arange(k)
+    dominated = np.zeros(k, dtype=bool)
+    span = k + 1  # keeps the groups apart in one integer key
+    level = 0
+    while (1 << level) < k:
+        group = position >> (level + 1)
+        left = ((position >> level) & 1) == 0
+        left_key = group[left] * span + second_rank[left]
+        order = np.argsort(left_key, kind='stable')
+        left_key = left_key[order]
+        best = np.maximum.accumulate(
+            (group[left] * span + value_rank[left])[order])
+        right = ~left
+        right_group = group[right]
+        at = np.searchsorted(
+            left_key, right_group * span + second_rank[right],
+            side='right') - 1
+        found = best[np.maximum(at, 0)] - right_group * span
+        dominated[right] |= (at >= 0) & (found >= value_rank[right])
+        level += 1
+    return dominated
+
+
+def select_supports_within_budget(
+        values: Sequence[ArrayLike],
+        costs: Sequence[ArrayLike],
+        budget: ArrayLike,
+        fixed_cost: Optional[ArrayLike] = None,
+        sparsity: int = 2,
+        metric_names: Optional[Sequence[str]] = None) -> BudgetedSupports:
+    """The supports keeping the most ``|z|`` within a budget.
+
+    Args:
+        values (Sequence): Per node, the ``(n_j,)`` values of its candidate
+            edges (``|z_j|``; non-negative).
+        costs (Sequence): Per node, the ``(n_j, d)`` cost of each candidate
+            edge in ``d`` metrics.
+        budget (ArrayLike): ``(d,)`` upper bounds, inclusive; ``inf`` where
+            a metric is not constrained.
+        fixed_cost (ArrayLike, optional): ``(d,)`` cost of everything that
+            is not a chosen edge. Defaults to zeros.
+        sparsity (int): Edges ``s`` per node. Defaults to 2.
+        metric_names (Sequence[str], optional): Names of the ``d`` metrics,
+            for the error message. Defaults to ``metric 0``, ...
+
+    Returns:
+        BudgetedSupports: The supports, their cost and value. When the
+        top-``s`` supports fit, they are returned unchanged.
+
+    Raises:
+        BudgetInfeasibleError: If no choice fits; the message names the
+            cheapest reachable cost of each metric.
+        ValueError: On shape mismatches, negative or non-finite values.
+    """
+    sparsity = check_positive_int(sparsity, 'sparsity')
+    if len(values) != len(costs):
+        raise ValueError(f'{len(values)} value vectors but {len(costs)} '
+                         f'cost tables')
+    budget = np.atleast_1d(as_float64(np.asarray(budget), 'budget'))
+    d = budget.shape[0]
+    fixed = np.zeros(d) if fixed_cost is None else np.atleast_1d(
+        as_float64(np.asarray(fixed_cost), 'fixed_cost'))
+    names = list(metric_names or [f'metric {i}' for i in range(d)])
+    if fixed.shape != (d, ) or len(names) != d or np.isnan(budget).any():
+        raise ValueError(f'budget, fixed_cost and metric_names must have '
+                         f'{d} entries and no NaN')
+    nodes_value, nodes_cost = [], []
+    for j, (value, cost) in enumerate(zip(values, costs)):
+        value = as_float64(value, f'values[{j}]')
+        cost = as_float64(cost, f'costs[{j}]')
+        if value.ndim != 1 or cost.shape != (value.shape[0], d):
+            raise ValueError(f'node {j}: values must be (n,) and costs '
+                             f'(n, {d}), got {value.shape} and {cost.shape}')
+        if not (np.isfinite(value).all() and np.isfinite(cost).all()):
+            raise ValueError(f'node {j}: values and costs must be finite')
+        if (value < 0).any():
+            raise ValueError(f'node {j}: values must be >= 0 (|z|)')
+        if sparsity > value.shape[0]:
+            raise ValueError(f'node {j}: sparsity {sparsity} exceeds its '
+                             f'{value.shape[0]} candidates')
+        nodes_value.append(value)
+        nodes_cost.append(cost)
+
+    top = [select_support(value, sparsity) for value in nodes_value]
+    top_cost = fixed + sum(
+        (cost[s].sum(0) for cost, s in zip(nodes_cost, top)), np.zeros(d))
+    if (top_cost <= budget).all():
+        return BudgetedSupports(top, top_cost, _kept(nodes_value, top), True)
+
+    constrained = np.flatnonzero(np.isfinite(budget))
+    room = budget[constrained] - fixed[constrained]
+    options = []  # per node: (edge sets, cost (k, c), value (k,))
+    for value, cost in zip(nodes_value, nodes_cost):
+        sets = _edge_sets(value.shape[0], sparsity)
+        set_cost = cost[sets][..., constrained].sum(1)
+        set_value = value[sets].sum(1)
+        kept = _pareto(set_cost, set_value)
+        options.append((sets[kept], set_cost[kept], set_value[kept]))
+    cheapest = np.stack([opt[1].min(0) for opt in options]) if options \
+        else np.zeros((0, len(constrained)))
+    # cheapest completion of the nodes after node j
+    rest = np.cumsum(
+        np.concatenate([cheapest, np.zeros((1, len(constrained)))])[::-1],
+        0)[::-1][1:]
+
+    # the most value the nodes after node j could add
+    best_rest = np.cumsum(
+        np.array([opt[2].max() for opt in options] + [0.])[::-1])[::-1][1:]
+    floor_value = _greedy_value(options, room)
+    state_cost = np.zeros((1, len(constrained)))
+    state_value = np.zeros(1)
+    state_choice = np.zeros((1, 0), dtype=np.int64)
+    for j, (_, cost, value) in enumerate(options):
+        k = cost.shape[0]
+        new_cost = (state_cost[:, None] + cost[None]).reshape(
+            -1, cost.shape[1])
+        new_value = (state_value[:, None] + value[None]).reshape(-1)
+        parent = np.repeat(np.arange(state_cost.shape[0]), k)
+        pick = np.tile(np.arange(k), state_cost.shape[0])
+        # fits with the cheapest completion, and can still reach the value
+        # of a known feasible choice (the margin keeps ties and rounding)
+        fits = ((new_cost + rest[j] <= room).all(1)
+                & (new_value + best_rest[j] >= floor_value - 1e-9 *
+                   (1. + abs(floor_value))))
+        index = np.flatnonzero(fits)
+        # the last node only needs the best complete choice
+        kept = index if j == len(options) - 1 else index[_pareto(
+            new_cost[index], new_value[index])]
+        state_cost, state_value = new_cost[kept], new_value[kept]
+        state_choice = np.concatenate(
+            [state_choice[parent[kept]], pick[kept, None]], axis=1)
+    if (room < 0).any() or not len(state_value):
+        floor = _floor(fixed, nodes_cost, sparsity)
+        raise BudgetInfeasibleError(
+            'no choice of supports fits the budget ' +
+            _describe(names, budget, constrained) +
+            ': the cheapest reachable network costs ' +
+            ', '.join(f'{names[i]} {floor[i]:,.0f}' for i in constrained) +
+            ' (each metric minimised on its own); raise the budget or '
+            'shrink the network (channels, cells, input size)')
+
+    # largest value, then the cheapest, then the first in order
+    keys = [np.arange(len(state_value))] + [
+        state_cost[:, i] for i in reversed(range(state_cost.shape[1]))
+    ] + [-state_value]
+    best = np.lexsort(keys)[0]
+    supports = [
+        np.sort(options[j][0][state_choice[best, j]])
+        for j in range(len(options))
+    ]
+    total = fixed + sum(
+        (cost[s].sum(0) for cost, s in zip(nodes_cost, supports)), np.zeros(d))
+    return BudgetedSupports(supports, total, _kept(nodes_value, supports),
+                            False)
+
+
+def _greedy_value(options: List[tuple], room: np.ndarray) -> float:
+    """The value of a feasible choice found greedily (-inf if none is
+    found), a lower bound on the optimum that lets the search drop partial
+    choices that cannot beat it.
+
+    Starting from each node's most valuable option, while the choice
+    exceeds the budget, one node moves to a cheaper option: the move that
+    loses the least value per unit of excess removed (costs scaled by the
+    room of each metric).
+    """
+    picks = [int(np.argmax(opt[2])) for opt in options]
+    scale = np.maximum(np.abs(room), 1.)
+    for _ in range(sum(opt[1].shape[0] for opt in options)):
+        cost = sum(opt[1][p] for opt, p in zip(options, picks))
+        excess = np.maximum(cost - room, 0.) / scale
+        if not excess.any():
+            return float(sum(opt[2][p] for opt, p in zip(options, picks)))
+        best = None
+        for j, (opt, p) in enumerate(zip(options, picks)):
+            gain = (np.minimum((opt[1][p] - opt[1]) / scale,
+                               excess)).clip(min=0.).sum(1)
+            loss = opt[2][p] - opt[2]
+            useful = np.flatnonzero(gain > 0)
+            if len(useful):
+                ratio = loss[useful] / gain[useful]
+                i = useful[int(np.argmin(ratio))]
+                if best is None or ratio.min() < best[0]:
+                    best = (ratio.min(), j, i)
+        if best is None:
+            break
+        picks[best[1]] = int(best[2])
+    return -np.inf
+
+
+def _kept(values: List[np.ndarray], supports: List[np.ndarray]) -> float:
+    """The total value of the supports."""
+    return float(sum(value[s].sum() for value, s in zip(values, supports)))
+
+
+def _floor(fixed: np.ndarray, costs: List[np.ndarray],
+           sparsity: int) -> np.ndarray:
+    """The smallest reachable cost of each metric on its own."""
+    return fixed + sum((np.sort(cost, axis=0)[:sparsity].sum(0)
+                        for cost in costs), np.zeros(fixed.shape[0]))
+
+
+def _describe(names: List[str], budget: np.ndarray,
+              constrained: np.ndarray) -> str:
+    """``(flops <= 600,000,000)``."""
+    return '(' + ', '.join(f'{names[i]} <= {budget[i]:,.0f}'
+                           for i in constrained) + ')'
