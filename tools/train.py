@@ -13,6 +13,7 @@ from mmista.cli import (add_runner_args, exit_if_missing, finish_distributed,
                         load_config, missing_data, parse_runner_args,
                         setup_cpu_distributed, verify_checkpoint)
 from mmista.registry import RUNNERS
+from mmista.sparse_coding import BudgetInfeasibleError
 
 
 def parse_args() -> argparse.Namespace:
@@ -97,7 +98,11 @@ def main():
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
         RUNNERS.build(cfg)
     verify_checkpoint(runner)
-    runner.train()
+    try:
+        runner.train()
+    except BudgetInfeasibleError as error:
+        # a resource budget no network of the search space fits
+        sys.exit(f'error: {error}')
     finish_distributed()
 
 

@@ -48,6 +48,8 @@ class EdgeCosts:
     edges: Dict[str, np.ndarray]
     input_shape: tuple = ()
     network: str = ''
+    _candidate_costs: dict = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def candidate_costs(self, cell: str, node: int) -> np.ndarray:
         """The ``(n_j, 2)`` cost of each candidate edge of a node.
@@ -58,11 +60,18 @@ class EdgeCosts:
 
         Returns:
             np.ndarray: Row ``k`` is candidate ``k``'s params and
-            multiply-adds (op ``k % NUM_OPS`` from input ``k // NUM_OPS``).
+            multiply-adds (op ``k % NUM_OPS`` from input ``k // NUM_OPS``);
+            read-only, computed once per node.
         """
-        index = np.arange(num_candidates(node, NUM_OPS))
-        source = (index // NUM_OPS >= 2).astype(np.int64)
-        return self.edges[cell][index % NUM_OPS, source].astype(np.float64)
+        key = (cell, node)
+        if key not in self._candidate_costs:
+            index = np.arange(num_candidates(node, NUM_OPS))
+            source = (index // NUM_OPS >= 2).astype(np.int64)
+            costs = self.edges[cell][index % NUM_OPS, source]
+            costs = costs.astype(np.float64)
+            costs.flags.writeable = False
+            self._candidate_costs[key] = costs
+        return self._candidate_costs[key]
 
     def network_cost(self, supports: Supports) -> np.ndarray:
         """The ``(2,)`` params and multiply-adds of a derived network.

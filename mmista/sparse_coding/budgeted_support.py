@@ -10,9 +10,10 @@ node picks exactly one of its ``C(n_j, s)`` edge sets. It is solved exactly
 by dynamic programming over the nodes on Pareto frontiers:
 
 1. per node, among the edge sets of equal cost only the one of largest
-   value can be optimal, and an edge set that costs at least as much as
-   another in every constrained metric while keeping less ``|z|`` cannot
-   be either (dominance); both are dropped;
+   value can be optimal (it takes the best edges of each cost class), and
+   an edge set that costs at least as much as another in every constrained
+   metric while keeping less ``|z|`` cannot be either (dominance); both
+   are dropped;
 2. the nodes are added one at a time; a partial choice is dropped when even
    the cheapest choice for the remaining nodes would exceed the budget, or
    when another partial choice costs no more in every metric and keeps at
@@ -29,7 +30,7 @@ of the frontier, so the selection is deterministic.
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -62,11 +63,77 @@ class BudgetedSupports:
 
 
 @lru_cache(maxsize=64)
-def _edge_sets(n: int, sparsity: int) -> np.ndarray:
-    """All ``C(n, s)`` edge sets of ``n`` candidates, lexicographically."""
-    return np.array(
-        list(itertools.combinations(range(n), sparsity)),
+def _class_multisets(classes: int,
+                     sparsity: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Every multiset of ``sparsity`` cost classes (non-decreasing rows)
+    and, per entry, how many equal entries precede it in its row."""
+    sets = np.array(
+        list(itertools.combinations_with_replacement(range(classes),
+                                                     sparsity)),
         dtype=np.int64).reshape(-1, sparsity)
+    first = np.zeros_like(sets)
+    for i in range(1, sparsity):
+        same = sets[:, i] == sets[:, i - 1]
+        first[:, i] = np.where(same, first[:, i - 1], i)
+    return sets, np.arange(sparsity)[None] - first
+
+
+@lru_cache(maxsize=256)
+def _cost_classes(cost_bytes: bytes, n: int, c: int, sparsity: int) -> tuple:
+    """The cost classes of a node's edges (what depends on the costs only,
+    the same at every recovery, so it is computed once).
+
+    Returns:
+        tuple: Each edge's class ``(n,)``, the class multisets that the
+        node's edges can fill ``(k, s)``, each entry's rank within its
+        class ``(k, s)``, and each multiset's cost ``(k, c)``.
+    """
+    cost = np.frombuffer(cost_bytes, dtype=np.float64).reshape(n, c)
+    by_cost = np.lexsort(cost.T[::-1])
+    sorted_cost = cost[by_cost]
+    new = np.concatenate([[True], (np.diff(sorted_cost, axis=0) != 0).any(1)])
+    classes = sorted_cost[new]
+    label = np.empty(n, dtype=np.int64)
+    label[by_cost] = np.cumsum(new) - 1
+    sizes = np.bincount(label, minlength=len(classes))
+    sets, ranks = _class_multisets(len(classes), sparsity)
+    possible = (ranks < sizes[sets]).all(1)
+    sets, ranks = sets[possible], ranks[possible]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return label, starts[sets] + ranks, classes[sets].sum(1)
+
+
+def _node_options(value: np.ndarray, cost: np.ndarray,
+                  sparsity: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A node's edge sets worth considering: their edges, costs and values.
+
+    Edges of equal cost form a class (an edge's cost depends only on its op
+    and source, so a node has at most 14 classes). An edge set's cost is
+    fixed by how many edges it takes from each class, and for a given
+    count the most valuable set takes each class's best edges (the lower
+    index among equal values). So only one set per multiset of classes can
+    be optimal, ``C(K + s - 1, s)`` of them instead of ``C(n, s)``, and of
+    those only the non-dominated ones are kept.
+
+    Args:
+        value (np.ndarray): ``(n,)`` edge values.
+        cost (np.ndarray): ``(n, c)`` edge costs in the bounded metrics.
+        sparsity (int): Edges per set.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: Edge sets ``(k, s)``
+        (each sorted), their costs ``(k, c)`` and values ``(k,)``.
+    """
+    n, c = cost.shape
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    label, positions, set_cost = _cost_classes(cost.tobytes(), n, c,
+                                               sparsity)
+    # by class, then decreasing value, then index
+    order = np.lexsort((np.arange(n), -value, label))
+    edges = np.sort(order[positions], axis=1)
+    set_value = value[edges].sum(1)
+    kept = _pareto(set_cost, set_value)
+    return edges[kept], set_cost[kept], set_value[kept]
 
 
 def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -97,7 +164,13 @@ def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
         return order[value > best_before]
     if d != 2:
         raise ValueError(f'at most 2 constrained metrics, got {d}')
-    return order[~_dominated_2d(cost[order, 1], value)]
+    second = cost[order, 1]
+    if k <= 256:  # all pairs at once: cheaper than the divide and conquer
+        earlier = np.tri(k, k, -1, dtype=bool)
+        dominated = (earlier & (second[None] <= second[:, None])
+                     & (value[None] >= value[:, None])).any(1)
+        return order[~dominated]
+    return order[~_dominated_2d(second, value)]
 
 
 def _dominated_2d(second: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -204,13 +277,11 @@ def select_supports_within_budget(
 
     constrained = np.flatnonzero(np.isfinite(budget))
     room = budget[constrained] - fixed[constrained]
-    options = []  # per node: (edge sets, cost (k, c), value (k,))
-    for value, cost in zip(nodes_value, nodes_cost):
-        sets = _edge_sets(value.shape[0], sparsity)
-        set_cost = cost[sets][..., constrained].sum(1)
-        set_value = value[sets].sum(1)
-        kept = _pareto(set_cost, set_value)
-        options.append((sets[kept], set_cost[kept], set_value[kept]))
+    # per node: (edge sets (k, s), cost (k, c), value (k,))
+    options = [
+        _node_options(value, cost[:, constrained], sparsity)
+        for value, cost in zip(nodes_value, nodes_cost)
+    ]
     cheapest = np.stack([opt[1].min(0) for opt in options]) if options \
         else np.zeros((0, len(constrained)))
     # cheapest completion of the nodes after node j
@@ -221,7 +292,8 @@ def select_supports_within_budget(
     # the most value the nodes after node j could add
     best_rest = np.cumsum(
         np.array([opt[2].max() for opt in options] + [0.])[::-1])[::-1][1:]
-    floor_value = _greedy_value(options, room)
+    # computed when a frontier grows large enough to be worth pruning
+    floor_value = -np.inf
     state_cost = np.zeros((1, len(constrained)))
     state_value = np.zeros(1)
     state_choice = np.zeros((1, 0), dtype=np.int64)
@@ -234,9 +306,12 @@ def select_supports_within_budget(
         pick = np.tile(np.arange(k), state_cost.shape[0])
         # fits with the cheapest completion, and can still reach the value
         # of a known feasible choice (the margin keeps ties and rounding)
-        fits = ((new_cost + rest[j] <= room).all(1)
-                & (new_value + best_rest[j] >= floor_value - 1e-9 *
-                   (1. + abs(floor_value))))
+        fits = (new_cost + rest[j] <= room).all(1)
+        if floor_value == -np.inf and fits.sum() > 256:
+            floor_value = _greedy_value(options, room)
+        if floor_value > -np.inf:
+            fits &= new_value + best_rest[j] >= floor_value - 1e-9 * (
+                1. + abs(floor_value))
         index = np.flatnonzero(fits)
         # the last node only needs the best complete choice
         kept = index if j == len(options) - 1 else index[_pareto(

@@ -144,6 +144,23 @@ def test_reject_policy_keeps_the_export_within_the_budget(
     assert measured['params'] <= digits_bound
 
 
+def test_unreachable_budget_stops_with_the_cheapest_cost(tmp_path):
+    proc = run_tool(
+        'tools/train.py',
+        f'{REPO_ROOT}/configs/ista/onestage_digits.py',
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        'train_cfg.stages.recovery.budget.params=17000',
+        check=False)
+    assert proc.returncode != 0
+    # the demo's network: 15,458 fixed plus the two cheapest edges per node
+    assert ('error: no choice of supports fits the budget (params <= '
+            '17,000): the cheapest reachable network costs params 17,122'
+            ) in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
 def test_twostage_budget_counts_the_evaluation_network(tmp_path):
     network = f'{REPO_ROOT}/configs/nets/ista_twostage_digits.py'
     bound = binding_bound(Config.fromfile(network).model.to_dict(), 'flops')
