@@ -28,7 +28,9 @@ class ArchitectureRecovery:
             :func:`~mmista.sparse_coding.projection.support_bias`).
         budget (BudgetDecision, optional): What a resource budget decided
             (:class:`~mmista.architecture.ResourceBudget`); the supports and
-            biases are then the budget's. None without a budget.
+            biases are then the budget's choice (for a rejected recovery,
+            the rejected top-``s`` ones, which were not installed). None
+            without a budget.
     """
 
     z: Dict[str, List[torch.Tensor]]
