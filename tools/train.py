@@ -10,8 +10,9 @@ from mmengine.runner import Runner
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.cli import (add_runner_args, exit_if_missing, finish_distributed,
-                        load_config, missing_data, parse_runner_args,
-                        setup_cpu_distributed, verify_checkpoint)
+                        folder_dataset_problem, load_config, missing_data,
+                        parse_runner_args, setup_cpu_distributed,
+                        verify_checkpoint)
 from mmista.registry import RUNNERS
 from mmista.sparse_coding import BudgetInfeasibleError
 
@@ -90,8 +91,9 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg = merge_args(cfg, args)
-    problem = missing_data(
-        cfg, ['train_dataloader', 'arch_dataloader', 'val_dataloader'])
+    loaders = ['train_dataloader', 'arch_dataloader', 'val_dataloader']
+    problem = missing_data(cfg, loaders) or folder_dataset_problem(
+        cfg, loaders)
     if problem:
         sys.exit(f'error: {problem}')
     setup_cpu_distributed(cfg, args.launcher)

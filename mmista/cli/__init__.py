@@ -7,7 +7,7 @@ from .arguments import (add_cfg_options, add_runner_args, exit_if_missing,
                         load_config, parse_runner_args)
 from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
                          read_checkpoint, verify_checkpoint)
-from .data_check import missing_data
+from .data_check import folder_dataset_problem, missing_data
 from .dist import finish_distributed, setup_cpu_distributed
 from .peak_memory import PeakMemory, cpu_peak_memory_method
 
@@ -15,6 +15,6 @@ __all__ = [
     'add_cfg_options', 'add_runner_args', 'exit_if_missing', 'load_config',
     'parse_runner_args', 'setup_cpu_distributed', 'finish_distributed',
     'CheckpointError', 'check_fits', 'checkpoint_to_load', 'read_checkpoint',
-    'verify_checkpoint', 'missing_data', 'PeakMemory',
-    'cpu_peak_memory_method'
+    'verify_checkpoint', 'missing_data', 'folder_dataset_problem',
+    'PeakMemory', 'cpu_peak_memory_method'
 ]

@@ -1,8 +1,12 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Checking that a config's data folders exist before a run starts."""
+"""Checking a config's data before a run starts: the folders exist, and
+image folders read by mmpretrain's ``CustomDataset`` hold what the model
+expects."""
+import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
+import mmcv
 from mmengine.config import Config
 
 #: Sub-folders some datasets need under their ``data_root``.
@@ -46,4 +50,105 @@ def missing_data(cfg: Config,
                             f'point --cfg-options {key}.data_root=PATH at '
                             'it.')
             dataset, key = dataset.get('dataset'), f'{key}.dataset'
+    return None
+
+
+#: The extensions ``CustomDataset`` reads by default.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
+                    '.tiff', '.webp')
+#: Folders with more images than this are not decoded image by image.
+MAX_DECODED = 20000
+
+
+def _datasets(cfg: Config,
+              loaders: Sequence[str]) -> Iterator[Tuple[str, dict]]:
+    """``(key, dataset config)`` of every dataset, through wrappers."""
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        if not loader_cfg:
+            continue
+        dataset, key = loader_cfg.get('dataset'), f'{loader}.dataset'
+        while isinstance(dataset, dict):
+            yield key, dataset
+            dataset, key = dataset.get('dataset'), f'{key}.dataset'
+
+
+def _image_folder(dataset: dict) -> Optional[str]:
+    """The folder a ``CustomDataset`` without annotation file reads."""
+    if str(dataset.get('type', '')).split('.')[-1] != 'CustomDataset' or \
+            dataset.get('ann_file'):
+        return None
+    prefix = dataset.get('data_prefix', '')
+    if isinstance(prefix, dict):
+        prefix = prefix.get('img_path', '')
+    return osp.join(dataset.get('data_root', ''), prefix)
+
+
+def _unreadable(paths: List[str]) -> Optional[str]:
+    """The first image that does not decode as the pipeline decodes it."""
+    for path in paths:
+        try:
+            with open(path, 'rb') as file:
+                image = mmcv.imfrombytes(file.read(), flag='color')
+        except Exception:  # noqa: BLE001  (any decoder error)
+            image = None
+        if image is None:
+            return path
+    return None
+
+
+def folder_dataset_problem(
+        cfg: Config, loaders: Sequence[str] = _LOADERS) -> Optional[str]:
+    """Checks the image folders of ``CustomDataset`` datasets.
+
+    For every ``CustomDataset`` read from ``data_root/data_prefix/<class>/``
+    (no annotation file): every class folder holds at least one image, all
+    splits have the same classes, their number is the model's
+    ``num_classes``, and every image decodes (up to :data:`MAX_DECODED`
+    images per folder).
+
+    Args:
+        cfg (Config): The run's config.
+        loaders (Sequence[str]): Dataloader keys to check.
+
+    Returns:
+        str | None: What is wrong and what to do, or None.
+    """
+    num_classes = (cfg.get('model', {}).get('head') or {}).get('num_classes')
+    first: Optional[Tuple[str, List[str]]] = None
+    for key, dataset in _datasets(cfg, loaders):
+        folder = _image_folder(dataset)
+        if folder is None or not osp.isdir(folder):
+            continue
+        classes = sorted(entry.name for entry in os.scandir(folder)
+                         if entry.is_dir())
+        if not classes:
+            return (f'{key}: {folder} has no class folders; CustomDataset '
+                    f'reads {folder}/<class>/<image>')
+        images = {}
+        for name in classes:
+            root = osp.join(folder, name)
+            images[name] = sorted(
+                osp.join(directory, file)
+                for directory, _, files in os.walk(root) for file in files
+                if file.lower().endswith(IMAGE_EXTENSIONS))
+            if not images[name]:
+                return (f'{key}: the class folder {root} holds no image '
+                        f'({", ".join(IMAGE_EXTENSIONS)}); remove it or add '
+                        'images')
+        if first is None:
+            first = (key, classes)
+        elif classes != first[1]:
+            return (f'{key}: the class folders of {folder} differ from those '
+                    f'of {first[0]}: {sorted(set(classes) ^ set(first[1]))}')
+        if num_classes is not None and len(classes) != num_classes:
+            return (f'{key}: {folder} has {len(classes)} class folders but '
+                    f'the model has num_classes={num_classes}; set '
+                    f'num_classes = {len(classes)} at the top of the config')
+        paths = [path for name in classes for path in images[name]]
+        if len(paths) <= MAX_DECODED:
+            broken = _unreadable(paths)
+            if broken:
+                return (f'{key}: cannot read the image {broken}; remove or '
+                        're-save it')
     return None

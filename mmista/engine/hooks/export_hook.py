@@ -19,7 +19,8 @@ class ExportHook(Hook):
 
     Folds every active op's weight into its final BatchNorm and writes the
     genotype, an mmpretrain config whose backbone is the derived network,
-    and the absorbed checkpoint (see
+    and the absorbed checkpoint, whose meta names the training set's classes
+    (``dataset_meta``, read by mmpretrain's inferencers) (see
     :func:`mmista.apis.export_search_model`). ``tools/export_backbone.py``
     does the same for any checkpoint.
 
@@ -39,11 +40,13 @@ class ExportHook(Hook):
         model = unwrapped_model(runner)
         out_dir = osp.join(runner.work_dir, self.out_dir)
         state = SearchState(runner, type(self).__name__)
-        paths = export_search_model(
-            model,
-            runner.cfg,
-            out_dir,
-            meta=dict(epoch=runner.epoch, fixed_epoch=state.fixed_epoch))
+        meta = dict(epoch=runner.epoch, fixed_epoch=state.fixed_epoch)
+        # class names for mmpretrain's inferencers (get_model reads them)
+        classes = getattr(runner.train_dataloader.dataset, 'metainfo',
+                          {}).get('classes')
+        if classes:
+            meta['dataset_meta'] = dict(classes=[str(c) for c in classes])
+        paths = export_search_model(model, runner.cfg, out_dir, meta=meta)
         runner.logger.info(
             f'Exported the absorbed derived network to {out_dir}: '
             f'{", ".join(osp.basename(p) for p in paths.values())}. '

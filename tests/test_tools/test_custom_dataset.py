@@ -1,0 +1,138 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Searching a folder of images with configs/ista/*_custom.py: real PNG
+files of mixed sizes and modes, bad folders named before training."""
+import shutil
+
+import numpy as np
+import pytest
+from mmpretrain import ImageClassificationInferencer
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from mmista.structures import Genotype
+from ..utils import REPO_ROOT, run_tool
+
+ONESTAGE = f'{REPO_ROOT}/configs/ista/onestage_custom.py'
+TWOSTAGE = f'{REPO_ROOT}/configs/ista/twostage_custom.py'
+PER_CLASS = {'train': 10, 'val': 3}
+
+
+def save_digit(pixels: np.ndarray, path, index: int) -> None:
+    """One digit as a PNG; the mode and size vary with ``index``."""
+    side = (24, 32, 40)[index % 3]
+    grey = Image.fromarray(pixels).resize((side, side), Image.NEAREST)
+    kind = index % 4
+    if kind == 0:
+        image = grey  # 8-bit grey
+    elif kind == 1:
+        image = grey.convert('RGBA')
+    elif kind == 2:  # 16-bit grey
+        image = Image.fromarray(np.asarray(grey).astype(np.uint16) * 257)
+    else:
+        image = grey.convert('RGB')
+    image.save(path)
+
+
+@pytest.fixture(scope='module')
+def image_folder(tmp_path_factory):
+    """``train/<digit>/*.png`` and ``val/<digit>/*.png`` from the embedded
+    digits (scikit-learn's, 8x8 at 17 grey levels)."""
+    root = tmp_path_factory.mktemp('digits_folder')
+    digits = load_digits()
+    pixels = (digits.images * 255 / 16).astype(np.uint8)
+    for label in range(10):
+        indices = np.flatnonzero(digits.target == label)
+        start = 0
+        for split, count in PER_CLASS.items():
+            folder = root / split / f'digit_{label}'
+            folder.mkdir(parents=True)
+            for i in indices[start:start + count]:
+                save_digit(pixels[i], folder / f'{i}.png', int(i))
+            start += count
+    return root
+
+
+def train(config,
+          root,
+          work_dir,
+          *extra,
+          datasets=('train_dataloader.dataset', 'val_dataloader.dataset'),
+          check=True):
+    data_root = [f'{key}.data_root={root}' for key in datasets]
+    return run_tool('tools/train.py', config, '--work-dir', str(work_dir),
+                    '--cfg-options', *data_root, *extra, check=check)
+
+
+TINY_ONESTAGE = [
+    'model.backbone.channels=4', 'model.backbone.layers=4',
+    'model.backbone.out_indices=[2,3]', 'model.head.in_channels=64',
+    'model.head.aux_in_channels=64', 'train_cfg.max_epochs=2',
+    'train_cfg.stages.termination.max_search_epochs=1',
+    'train_cfg.stages.phase_switch.eval_epochs=1', 'train_cfg.val_interval=1',
+    'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+    'train_dataloader.batch_size=20', 'val_dataloader.batch_size=20'
+]
+
+
+def test_onestage_search_export_and_inference(image_folder, tmp_path):
+    work_dir = tmp_path / 'work'
+    proc = train(ONESTAGE, image_folder, work_dir, *TINY_ONESTAGE)
+    log = proc.stdout + proc.stderr
+    assert 'Architecture fixed after epoch 1' in log
+    assert 'accuracy/top1' in log and 'accuracy/top5' in log
+    export = work_dir / 'export'
+    assert (export / 'model.pth').is_file()
+    inferencer = ImageClassificationInferencer(
+        str(export / 'config.py'),
+        pretrained=str(export / 'model.pth'),
+        device='cpu')
+    png = next((image_folder / 'val' / 'digit_3').glob('*.png'))
+    result = inferencer(str(png))[0]
+    assert 0 <= result['pred_label'] < 10
+    assert result['pred_scores'].shape == (10, )
+    assert abs(float(result['pred_scores'].sum()) - 1) < 1e-4
+    assert result['pred_class'].startswith('digit_')
+
+
+def test_twostage_search_writes_a_genotype(image_folder, tmp_path):
+    work_dir = tmp_path / 'work'
+    train(TWOSTAGE, image_folder, work_dir, 'model.backbone.channels=4',
+          'model.backbone.layers=3', 'model.head.in_channels=64',
+          'train_cfg.max_epochs=1', 'train_dataloader.num_workers=0',
+          'arch_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+          'train_dataloader.batch_size=10', 'arch_dataloader.batch_size=10',
+          'val_dataloader.batch_size=20',
+          datasets=('train_dataloader.dataset.dataset',
+                    'arch_dataloader.dataset.dataset',
+                    'val_dataloader.dataset'))
+    genotype = Genotype.from_json(work_dir / 'genotype.json')
+    assert len(genotype.normal) == 8
+
+
+@pytest.mark.parametrize('damage, message', [
+    ('empty_class', 'holds no image'),
+    ('extra_class', 'has 11 class folders but the model has num_classes=10'),
+    ('unreadable', 'cannot read the image'),
+    ('split_mismatch', 'differ from those of'),
+])
+def test_bad_folders_are_named_before_training(image_folder, tmp_path,
+                                               damage, message):
+    root = tmp_path / 'data'
+    shutil.copytree(image_folder, root)
+    if damage == 'empty_class':
+        for png in (root / 'train' / 'digit_7').glob('*.png'):
+            png.unlink()
+    elif damage == 'extra_class':
+        for split in PER_CLASS:
+            shutil.copytree(root / split / 'digit_1', root / split / 'other')
+    elif damage == 'unreadable':
+        broken = next((root / 'train' / 'digit_2').glob('*.png'))
+        broken.write_bytes(broken.read_bytes()[:40])
+        message = f'cannot read the image {broken}'
+    else:
+        shutil.rmtree(root / 'val' / 'digit_9')
+    proc = train(ONESTAGE, root, tmp_path / 'work', check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert 'Epoch(train)' not in proc.stdout + proc.stderr
