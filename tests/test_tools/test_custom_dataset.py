@@ -2,16 +2,22 @@
 """Searching a folder of images with configs/ista/*_custom.py: real PNG
 files of mixed sizes and modes, bad folders named before training."""
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmpretrain import ImageClassificationInferencer
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from mmista.registry import MODELS
 from mmista.structures import Genotype
 from ..utils import REPO_ROOT, run_tool
 
+REPO_ROOT_PATH = Path(REPO_ROOT)
 ONESTAGE = f'{REPO_ROOT}/configs/ista/onestage_custom.py'
 TWOSTAGE = f'{REPO_ROOT}/configs/ista/twostage_custom.py'
 PER_CLASS = {'train': 10, 'val': 3}
@@ -59,8 +65,15 @@ def train(config,
           datasets=('train_dataloader.dataset', 'val_dataloader.dataset'),
           check=True):
     data_root = [f'{key}.data_root={root}' for key in datasets]
-    return run_tool('tools/train.py', config, '--work-dir', str(work_dir),
-                    '--cfg-options', *data_root, *extra, check=check)
+    return run_tool(
+        'tools/train.py',
+        config,
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        *data_root,
+        *extra,
+        check=check)
 
 
 TINY_ONESTAGE = [
@@ -74,10 +87,15 @@ TINY_ONESTAGE = [
 ]
 
 
-def test_onestage_search_export_and_inference(image_folder, tmp_path):
-    work_dir = tmp_path / 'work'
+@pytest.fixture(scope='module')
+def onestage_search(image_folder, tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('custom_search') / 'work'
     proc = train(ONESTAGE, image_folder, work_dir, *TINY_ONESTAGE)
-    log = proc.stdout + proc.stderr
+    return work_dir, proc.stdout + proc.stderr
+
+
+def test_onestage_search_export_and_inference(image_folder, onestage_search):
+    work_dir, log = onestage_search
     assert 'Architecture fixed after epoch 1' in log
     assert 'accuracy/top1' in log and 'accuracy/top5' in log
     export = work_dir / 'export'
@@ -94,17 +112,63 @@ def test_onestage_search_export_and_inference(image_folder, tmp_path):
     assert result['pred_class'].startswith('digit_')
 
 
+def test_finetune_the_export_on_other_classes(image_folder, onestage_search,
+                                              tmp_path):
+    export = onestage_search[0] / 'export'
+    # new data: five of the classes
+    root = tmp_path / 'five'
+    for split in PER_CLASS:
+        for label in range(5):
+            shutil.copytree(image_folder / split / f'digit_{label}',
+                            root / split / f'digit_{label}')
+    # the shipped config, its two paths pointed at this export
+    text = (REPO_ROOT_PATH / 'configs/ista/finetune_export.py').read_text()
+    text = text.replace("'../../work_dirs/custom/export/config.py'",
+                        repr(str(export / 'config.py')))
+    text = text.replace("'work_dirs/custom/export/model.pth'",
+                        repr(str(export / 'model.pth')))
+    text = text.replace("'data/other'", repr(str(root)))
+    config = tmp_path / 'finetune.py'
+    config.write_text(text)
+
+    cfg = Config.fromfile(config)
+    init_default_scope('mmista')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    exported = torch.load(export / 'model.pth')['state_dict']
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(value, exported[f'backbone.{key}']), key
+    assert model.head.fc.weight.shape[0] == 5
+    assert exported['head.fc.weight'].shape[0] == 10
+
+    proc = run_tool('tools/train.py', str(config), '--work-dir',
+                    str(tmp_path / 'work'), '--cfg-options',
+                    'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
+                    'train_dataloader.num_workers=0',
+                    'val_dataloader.num_workers=0',
+                    'train_dataloader.batch_size=10')
+    log = proc.stdout + proc.stderr
+    assert 'Epoch(train) [2]' in log and 'accuracy/top1' in log
+
+
 def test_twostage_search_writes_a_genotype(image_folder, tmp_path):
     work_dir = tmp_path / 'work'
-    train(TWOSTAGE, image_folder, work_dir, 'model.backbone.channels=4',
-          'model.backbone.layers=3', 'model.head.in_channels=64',
-          'train_cfg.max_epochs=1', 'train_dataloader.num_workers=0',
-          'arch_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-          'train_dataloader.batch_size=10', 'arch_dataloader.batch_size=10',
-          'val_dataloader.batch_size=20',
-          datasets=('train_dataloader.dataset.dataset',
-                    'arch_dataloader.dataset.dataset',
-                    'val_dataloader.dataset'))
+    train(
+        TWOSTAGE,
+        image_folder,
+        work_dir,
+        'model.backbone.channels=4',
+        'model.backbone.layers=3',
+        'model.head.in_channels=64',
+        'train_cfg.max_epochs=1',
+        'train_dataloader.num_workers=0',
+        'arch_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0',
+        'train_dataloader.batch_size=10',
+        'arch_dataloader.batch_size=10',
+        'val_dataloader.batch_size=20',
+        datasets=('train_dataloader.dataset.dataset',
+                  'arch_dataloader.dataset.dataset', 'val_dataloader.dataset'))
     genotype = Genotype.from_json(work_dir / 'genotype.json')
     assert len(genotype.normal) == 8
 
@@ -115,8 +179,8 @@ def test_twostage_search_writes_a_genotype(image_folder, tmp_path):
     ('unreadable', 'cannot read the image'),
     ('split_mismatch', 'differ from those of'),
 ])
-def test_bad_folders_are_named_before_training(image_folder, tmp_path,
-                                               damage, message):
+def test_bad_folders_are_named_before_training(image_folder, tmp_path, damage,
+                                               message):
     root = tmp_path / 'data'
     shutil.copytree(image_folder, root)
     if damage == 'empty_class':
