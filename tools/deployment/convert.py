@@ -1,0 +1,96 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Convert a derived network to ONNX and to a ``torch.export`` program.
+
+``python tools/deployment/convert.py EXPORT_DIR`` reads an export folder's
+``config.py`` and ``model.pth`` (``--config``/``--checkpoint`` name any
+``DerivedNet`` classifier instead) and writes ``model.onnx`` and
+``model.pt2`` into ``--out`` (default: the export folder). Both take float
+images ``(N, C, H, W)`` in 0-255 as the config's test pipeline gives them
+(normalisation inside), with any batch size up to 1024, and return
+logits. Each is run on real images, a batch of them and one alone, and
+compared with PyTorch; the largest differences are printed and the tool
+fails above ``--rtol`` (relative to the largest logit). Needs the
+``deploy`` extra (``pip install -e '.[deploy]'``) for ONNX.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.apis.deploy import (DeployableClassifier, compare, convert,
+                                load_classifier, real_images)
+from mmista.cli import exit_if_missing
+
+FORMATS = ('onnx', 'torch_export')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        'export_dir',
+        nargs='?',
+        help='an export folder (config.py, '
+        'model.pth)')
+    parser.add_argument('--config', help='a classifier config instead')
+    parser.add_argument('--checkpoint', help='its weights')
+    parser.add_argument(
+        '--out',
+        help='output folder (default: the export '
+        'folder, or the checkpoint\'s)')
+    parser.add_argument(
+        '--formats', nargs='+', choices=FORMATS, default=list(FORMATS))
+    parser.add_argument(
+        '--images',
+        nargs='+',
+        help='image files to check on (default: '
+        'the first --num-images of the config\'s test set)')
+    parser.add_argument('--num-images', type=int, default=4)
+    parser.add_argument('--rtol', type=float, default=1e-4)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if args.export_dir:
+        config = args.config or osp.join(args.export_dir, 'config.py')
+        checkpoint = args.checkpoint or osp.join(args.export_dir, 'model.pth')
+    elif args.config and args.checkpoint:
+        config, checkpoint = args.config, args.checkpoint
+    else:
+        sys.exit('error: give an export folder, or --config and '
+                 '--checkpoint')
+    exit_if_missing(config, 'config')
+    exit_if_missing(checkpoint, 'checkpoint')
+    if 'onnx' in args.formats:
+        try:
+            import onnxruntime  # noqa: F401
+            import onnxscript  # noqa: F401
+        except ImportError as error:
+            sys.exit(f'error: ONNX needs the deploy extra ({error.name} is '
+                     "missing): pip install -e '.[deploy]', or pass "
+                     '--formats torch_export')
+    out_dir = args.out or osp.dirname(osp.abspath(checkpoint))
+    module = DeployableClassifier(load_classifier(config, checkpoint))
+    try:
+        images = real_images(config, max(args.num_images, 2), args.images)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f'error: no test images to check on ({error}); pass '
+                 '--images FILE...')
+    if images.shape[0] < 2:
+        images = images.repeat(2, 1, 1, 1)
+    paths = convert(module, images, out_dir, args.formats)
+    results = compare(module, paths, images)
+    for result in results:
+        print(f'{result["format"]}: batch {result["batch"]}, largest '
+              f'|difference| {result["max_abs_diff"]:.3g} '
+              f'({result["max_rel_diff"]:.3g} of the largest logit)')
+    print(json.dumps(dict(paths=paths, checks=results)))
+    worst = max(result['max_rel_diff'] for result in results)
+    if worst > args.rtol:
+        sys.exit(f'error: a converted model differs from PyTorch by '
+                 f'{worst:.3g} relative (more than --rtol {args.rtol})')
+
+
+if __name__ == '__main__':
+    main()
