@@ -62,7 +62,8 @@ def train(config,
           root,
           work_dir,
           *extra,
-          datasets=('train_dataloader.dataset', 'val_dataloader.dataset'),
+          datasets=('train_dataloader.dataset', 'val_dataloader.dataset',
+                    'test_dataloader.dataset'),
           check=True):
     data_root = [f'{key}.data_root={root}' for key in datasets]
     return run_tool(
@@ -110,6 +111,35 @@ def test_onestage_search_export_and_inference(image_folder, onestage_search):
     assert result['pred_scores'].shape == (10, )
     assert abs(float(result['pred_scores'].sum()) - 1) < 1e-4
     assert result['pred_class'].startswith('digit_')
+
+
+def test_the_export_converts_to_onnx_and_torch_export(onestage_search,
+                                                      tmp_path):
+    export = onestage_search[0] / 'export'
+    # checked on the first images of the folder's val split
+    proc = run_tool('tools/deployment/convert.py', str(export), '--out',
+                    str(tmp_path))
+    assert 'onnx: batch 4' in proc.stdout
+    assert (tmp_path / 'model.onnx').is_file()
+    assert (tmp_path / 'model.pt2').is_file()
+
+
+def test_annotation_files_instead_of_folders(image_folder, tmp_path):
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+    for split in PER_CLASS:
+        lines = [
+            f'{png.parent.name}/{png.name} {label}' for label in range(10)
+            for png in sorted((image_folder / split /
+                               f'digit_{label}').glob('*.png'))
+        ]
+        (meta / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+    proc = train(ONESTAGE, image_folder, tmp_path / 'work', *TINY_ONESTAGE,
+                 f'train_dataloader.dataset.ann_file={meta / "train.txt"}',
+                 f'val_dataloader.dataset.ann_file={meta / "val.txt"}')
+    log = proc.stdout + proc.stderr
+    assert 'Architecture fixed after epoch 1' in log
+    assert 'accuracy/top1' in log
 
 
 def test_finetune_the_export_on_other_classes(image_folder, onestage_search,
@@ -168,7 +198,8 @@ def test_twostage_search_writes_a_genotype(image_folder, tmp_path):
         'arch_dataloader.batch_size=10',
         'val_dataloader.batch_size=20',
         datasets=('train_dataloader.dataset.dataset',
-                  'arch_dataloader.dataset.dataset', 'val_dataloader.dataset'))
+                  'arch_dataloader.dataset.dataset', 'val_dataloader.dataset',
+                  'test_dataloader.dataset'))
     genotype = Genotype.from_json(work_dir / 'genotype.json')
     assert len(genotype.normal) == 8
 
