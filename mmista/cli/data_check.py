@@ -33,23 +33,16 @@ def missing_data(cfg: Config,
         str | None: A message naming the key, the folder and what to do,
         or None when every folder exists.
     """
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not loader_cfg:
-            continue
-        dataset, key = loader_cfg.get('dataset'), f'{loader}.dataset'
-        while isinstance(dataset, dict):
-            root = dataset.get('data_root')
-            if root:
-                subdir = _REQUIRED_SUBDIRS.get(dataset.get('type'))
-                folder = osp.join(root, subdir) if subdir else root
-                if not osp.isdir(folder):
-                    return (f'{key}.data_root: the folder {folder} does not '
-                            f'exist ({dataset.get("type")}; nothing is '
-                            'downloaded at run time). Put the data there, or '
-                            f'point --cfg-options {key}.data_root=PATH at '
-                            'it.')
-            dataset, key = dataset.get('dataset'), f'{key}.dataset'
+    for key, dataset in _datasets(cfg, loaders):
+        root = dataset.get('data_root')
+        if root:
+            subdir = _REQUIRED_SUBDIRS.get(dataset.get('type'))
+            folder = osp.join(root, subdir) if subdir else root
+            if not osp.isdir(folder):
+                return (f'{key}.data_root: the folder {folder} does not '
+                        f'exist ({dataset.get("type")}; nothing is '
+                        'downloaded at run time). Put the data there, or '
+                        f'point --cfg-options {key}.data_root=PATH at it.')
     return None
 
 
