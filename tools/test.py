@@ -4,13 +4,12 @@ import argparse
 import sys
 
 import mmengine
-from mmengine.runner import Runner
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import (add_runner_args, exit_if_missing, finish_distributed,
-                        load_config, missing_data, parse_runner_args,
+from mmista.cli import (add_runner_args, build_runner, exit_if_missing,
+                        finish_distributed, load_config, missing_data,
+                        parse_runner_args, reported_errors,
                         setup_cpu_distributed, verify_checkpoint)
-from mmista.registry import RUNNERS
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,10 +39,10 @@ def main():
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg.fp16 = True
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
-        RUNNERS.build(cfg)
-    verify_checkpoint(runner)
-    metrics = runner.test()
+    with reported_errors():
+        runner = build_runner(cfg)
+        verify_checkpoint(runner)
+        metrics = runner.test()
     finish_distributed()
     if args.out is not None:
         mmengine.dump(metrics, args.out)

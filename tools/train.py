@@ -6,15 +6,14 @@ from copy import deepcopy
 
 import torch
 from mmengine.config import Config, ConfigDict
-from mmengine.runner import Runner
+from mmengine.runner import find_latest_checkpoint
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import (add_runner_args, exit_if_missing, finish_distributed,
-                        folder_dataset_problem, load_config, missing_data,
-                        parse_runner_args, setup_cpu_distributed,
+from mmista.cli import (add_runner_args, build_runner, exit_if_missing,
+                        finish_distributed, folder_dataset_problem,
+                        load_config, missing_data, parse_runner_args,
+                        reported_errors, setup_cpu_distributed,
                         verify_checkpoint)
-from mmista.registry import RUNNERS
-from mmista.sparse_coding import BudgetInfeasibleError
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,6 +86,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def interrupted_advice(cfg: Config, config_path: str) -> str:
+    """What Ctrl-C leaves behind and how to continue."""
+    last = find_latest_checkpoint(cfg.work_dir)
+    if last is None:
+        return f'no checkpoint was written in {cfg.work_dir} yet'
+    return (f'the last checkpoint is {last}; continue with: python '
+            f'tools/train.py {config_path} --work-dir {cfg.work_dir} '
+            '--resume')
+
+
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
@@ -96,15 +105,11 @@ def main():
         cfg, loaders)
     if problem:
         sys.exit(f'error: {problem}')
-    setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
-        RUNNERS.build(cfg)
-    verify_checkpoint(runner)
-    try:
+    with reported_errors(lambda: interrupted_advice(cfg, args.config)):
+        setup_cpu_distributed(cfg, args.launcher)
+        runner = build_runner(cfg)
+        verify_checkpoint(runner)
         runner.train()
-    except BudgetInfeasibleError as error:
-        # a resource budget no network of the search space fits
-        sys.exit(f'error: {error}')
     finish_distributed()
 
 

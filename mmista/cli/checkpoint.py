@@ -9,8 +9,10 @@ import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
+from mmista.errors import UserError
 
-class CheckpointError(ValueError):
+
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be read or does not fit the model."""
 
 

@@ -34,12 +34,13 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmista.errors import UserError
 from mmista.structures import check_positive_int
 from .arrays import ArrayLike, as_float64
 from .projection import select_support
 
 
-class BudgetInfeasibleError(ValueError):
+class BudgetInfeasibleError(UserError, ValueError):
     """Raised when no choice of supports fits the budget."""
 
 

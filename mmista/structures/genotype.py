@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
+from mmista.errors import UserError
+
 #: The candidate operations of the ISTA-NAS search space, in the order that
 #: indexes the architecture vectors (index ``k`` -> op ``k % len``).
 CANDIDATE_OPS: Tuple[str, ...] = (
@@ -28,7 +30,7 @@ Edge = Tuple[str, int]
 CELL_TYPES: Tuple[str, str] = ('normal', 'reduce')
 
 
-class GenotypeError(ValueError):
+class GenotypeError(UserError, ValueError):
     """Raised when a genotype is malformed."""
 
 

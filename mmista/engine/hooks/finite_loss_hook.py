@@ -6,10 +6,11 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import find_latest_checkpoint
 
+from mmista.errors import UserError
 from mmista.registry import HOOKS
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """The training loss became NaN or infinite."""
 
 
