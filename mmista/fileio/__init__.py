@@ -1,0 +1,8 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Reading and writing files safely."""
+from .atomic import (TEMP_PREFIX, atomic_torch_save, atomic_write,
+                     atomic_write_text)
+
+__all__ = [
+    'TEMP_PREFIX', 'atomic_write', 'atomic_write_text', 'atomic_torch_save'
+]
