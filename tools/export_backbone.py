@@ -17,8 +17,9 @@ from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.apis import export_search_model
-from mmista.cli import (CheckpointError, add_cfg_options, check_fits,
-                        exit_if_missing, load_config, read_checkpoint)
+from mmista.cli import (add_cfg_options, check_fits, exit_if_missing,
+                        load_config, read_checkpoint, reported_errors)
+from mmista.finite import check_finite
 from mmista.registry import MODELS
 
 
@@ -41,19 +42,20 @@ def main():
     if not hasattr(getattr(model, 'backbone', None), 'architecture'):
         sys.exit(f'error: {args.config} does not describe a search model '
                  '(its backbone has no architecture to export)')
-    try:
+    with reported_errors():
         checkpoint = read_checkpoint(args.checkpoint)
-        model.load_state_dict(check_fits(model, checkpoint, args.checkpoint))
-    except CheckpointError as err:
-        sys.exit(f'error: {err}')
-    model.eval()
-    meta = checkpoint.get('meta', {})
-    try:
-        paths = export_search_model(
-            model, cfg, args.out,
-            meta=dict(source=args.checkpoint, epoch=meta.get('epoch')))
-    except ValueError as err:
-        sys.exit(f'error: {err}')
+        state = check_fits(model, checkpoint, args.checkpoint)
+        check_finite(state, f'the weights of {args.checkpoint} (nothing '
+                     'exported)')
+        model.load_state_dict(state)
+        model.eval()
+        meta = checkpoint.get('meta', {})
+        try:
+            paths = export_search_model(
+                model, cfg, args.out,
+                meta=dict(source=args.checkpoint, epoch=meta.get('epoch')))
+        except ValueError as err:
+            sys.exit(f'error: {err}')
     print(f'Genotype: {model.backbone.genotype()}')
     print(f'Exported to {args.out}: ' + ', '.join(paths))
     print(f'Test it with: python tools/test.py {paths["config.py"]} '

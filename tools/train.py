@@ -9,11 +9,12 @@ from mmengine.config import Config, ConfigDict
 from mmengine.runner import find_latest_checkpoint
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import (add_runner_args, build_runner, exit_if_missing,
-                        finish_distributed, folder_dataset_problem,
-                        load_config, missing_data, parse_runner_args,
-                        reported_errors, setup_cpu_distributed,
-                        verify_checkpoint)
+from mmista.cli import (add_runner_args, build_runner, divergence_advice,
+                        exit_if_missing, finish_distributed,
+                        folder_dataset_problem, load_config, missing_data,
+                        parse_runner_args, reported_errors,
+                        setup_cpu_distributed, verify_checkpoint)
+from mmista.finite import NonFiniteError
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,6 +28,13 @@ def parse_args() -> argparse.Namespace:
         const='auto',
         help='resume from the given checkpoint, or, without a value, from '
         'the latest checkpoint in the work directory')
+    parser.add_argument(
+        '--lr-from-config',
+        action='store_true',
+        help='with --resume: take the learning rates and the other '
+        'optimizer settings from the config (as if the run had used them '
+        'from its start) instead of from the checkpoint; everything else '
+        'is resumed')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -72,6 +80,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    if args.lr_from_config:
+        if args.resume is None:
+            sys.exit('error: --lr-from-config works with --resume (it '
+                     'changes how a run resumes)')
+        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+            dict(type='ConfigLRResumeHook')
+        ]
+
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
@@ -109,7 +125,11 @@ def main():
         setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
         verify_checkpoint(runner)
-        runner.train()
+        try:
+            runner.train()
+        except NonFiniteError as error:
+            raise NonFiniteError(divergence_advice(error, runner,
+                                                   sys.argv)) from error
     finish_distributed()
 
 

@@ -41,6 +41,8 @@ val_evaluator = dict(topk=(1, 5) if num_classes >= 5 else 1)
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(
+    # no optimizer step on a NaN/inf loss or gradient norm
+    type='FiniteOptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=3e-4),
     clip_grad=dict(max_norm=5., norm_type=2))
 param_scheduler = dict(

@@ -14,6 +14,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.utils import mkdir_or_exist
 
+from mmista.finite import check_finite
 from mmista.registry import DATASETS, MODELS, TRANSFORMS
 
 #: Batch sizes the converted models accept.
@@ -62,6 +63,9 @@ def load_classifier(config: str, checkpoint: str) -> nn.Module:
 
     Returns:
         nn.Module: The classifier, in eval mode on the CPU.
+
+    Raises:
+        NonFiniteError: Some weights are NaN or infinite (named).
     """
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmista'))
@@ -71,6 +75,7 @@ def load_classifier(config: str, checkpoint: str) -> nn.Module:
     model = MODELS.build(model_cfg)
     load_checkpoint(
         model, checkpoint, map_location='cpu', strict=True, logger='silent')
+    check_finite(model.state_dict(), f'the weights of {checkpoint}')
     return model.eval()
 
 
@@ -127,10 +132,19 @@ def convert(module: DeployableClassifier, example: torch.Tensor, out_dir: str,
 
     Returns:
         dict[str, str]: Path per format.
+
+    Raises:
+        NonFiniteError: The network's logits on ``example`` are not finite
+            (nothing is written).
     """
     if example.shape[0] < 2:
         raise ValueError('the example batch needs at least 2 images, so '
                          'that the batch size stays dynamic')
+    with torch.no_grad():
+        check_finite(
+            dict(pytorch=module(example)),
+            f'the logits of the network on {int(example.shape[0])} check '
+            'images (nothing converted)')
     batch = torch.export.Dim('batch', min=1, max=MAX_BATCH)
     mkdir_or_exist(out_dir)
     paths = {}
@@ -165,6 +179,10 @@ def compare(module: DeployableClassifier, paths: Dict[str, str],
     Returns:
         list[dict]: Per format and batch size: ``format``, ``batch``,
         ``max_abs_diff`` and ``max_rel_diff`` (over the largest logit).
+
+    Raises:
+        NonFiniteError: PyTorch's or a converted model's logits are not
+            finite (a difference of NaN would pass any tolerance).
     """
     results = []
     for batch in (images, images[:1]):
@@ -182,6 +200,10 @@ def compare(module: DeployableClassifier, paths: Dict[str, str],
                 paths['onnx'], providers=['CPUExecutionProvider'])
             outputs['onnx'] = torch.from_numpy(
                 session.run(None, {'images': batch.numpy()})[0])
+        check_finite(
+            dict(pytorch=reference, **outputs),
+            f'the logits of the network on {int(batch.shape[0])} check '
+            'image(s)')
         for name, output in outputs.items():
             diff = float((output - reference).abs().max())
             results.append(

@@ -9,6 +9,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.utils import mkdir_or_exist
 
+from mmista.finite import check_finite
 from mmista.models import absorb_supernet
 from mmista.registry import MODELS
 from mmista.visualization import draw_genotype
@@ -84,6 +85,10 @@ def export_search_model(model: nn.Module,
 
     Returns:
         dict[str, str]: Path of each written file, by file name.
+
+    Raises:
+        NonFiniteError: The absorbed weights hold NaN or infinity (named);
+            nothing is written.
     """
     backbone_cfg, backbone_state = absorb_supernet(model.backbone)
     state = {f'backbone.{k}': v for k, v in backbone_state.items()}
@@ -91,6 +96,7 @@ def export_search_model(model: nn.Module,
         k: v.detach().clone()
         for k, v in model.state_dict().items() if not k.startswith('backbone.')
     })
+    check_finite(state, 'the absorbed network (nothing exported)')
     mkdir_or_exist(out_dir)
     paths = {name: osp.join(out_dir, name) for name in EXPORT_FILES}
     genotype = model.backbone.genotype()

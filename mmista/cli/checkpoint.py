@@ -10,6 +10,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from mmista.errors import UserError
+from mmista.finite import check_finite
 
 
 class CheckpointError(UserError, ValueError):
@@ -115,6 +116,10 @@ def verify_checkpoint(runner) -> None:
     """Exits with a clear message if the checkpoint a runner is about to
     load cannot be read or does not fit its model.
 
+    Raises :class:`~mmista.finite.NonFiniteError` (one line under
+    :func:`~mmista.cli.reported_errors`) if its weights hold NaN or
+    infinity.
+
     Args:
         runner (Runner): A built runner (its model exists).
     """
@@ -122,6 +127,7 @@ def verify_checkpoint(runner) -> None:
     if path is None:
         return
     try:
-        check_fits(runner.model, read_checkpoint(path), path)
+        state = check_fits(runner.model, read_checkpoint(path), path)
     except CheckpointError as err:
         sys.exit(f'error: {err}')
+    check_finite(state, f'the weights of {path}')

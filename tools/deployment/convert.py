@@ -20,7 +20,7 @@ import sys
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.apis.deploy import (DeployableClassifier, compare, convert,
                                 load_classifier, real_images)
-from mmista.cli import exit_if_missing
+from mmista.cli import exit_if_missing, reported_errors
 
 FORMATS = ('onnx', 'torch_export')
 
@@ -71,6 +71,13 @@ def main():
                      "missing): pip install -e '.[deploy]', or pass "
                      '--formats torch_export')
     out_dir = args.out or osp.dirname(osp.abspath(checkpoint))
+    with reported_errors():
+        convert_and_check(args, config, checkpoint, out_dir)
+
+
+def convert_and_check(args: argparse.Namespace, config: str,
+                      checkpoint: str, out_dir: str) -> None:
+    """Loads, converts, checks against PyTorch and prints the figures."""
     module = DeployableClassifier(load_classifier(config, checkpoint))
     try:
         images = real_images(config, max(args.num_images, 2), args.images)
@@ -87,7 +94,7 @@ def main():
               f'({result["max_rel_diff"]:.3g} of the largest logit)')
     print(json.dumps(dict(paths=paths, checks=results)))
     worst = max(result['max_rel_diff'] for result in results)
-    if worst > args.rtol:
+    if not worst <= args.rtol:
         sys.exit(f'error: a converted model differs from PyTorch by '
                  f'{worst:.3g} relative (more than --rtol {args.rtol})')
 

@@ -2,6 +2,8 @@
 # cosine to 0, momentum 0.9, wd 3e-4, gradient-norm clip 5, drop-path 0.2
 # ramped linearly (the reference script passes 0.3).
 optim_wrapper = dict(
+    # no optimizer step on a NaN/inf loss or gradient norm
+    type='FiniteOptimWrapper',
     optimizer=dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4),
     clip_grad=dict(max_norm=5., norm_type=2))
 param_scheduler = dict(

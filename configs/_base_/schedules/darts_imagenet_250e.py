@@ -4,6 +4,8 @@
 # to 0. Total batch 1024 = 8 GPUs x 128; for other GPU counts pass
 # --auto-scale-lr (mmengine scales lr by actual_batch / 1024).
 optim_wrapper = dict(
+    # no optimizer step on a NaN/inf loss or gradient norm
+    type='FiniteOptimWrapper',
     optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=3e-5),
     clip_grad=dict(max_norm=5., norm_type=2))
 param_scheduler = [

@@ -9,11 +9,11 @@ max_epochs = 50
 optim_wrapper = dict(
     constructor='SearchOptimWrapperConstructor',
     weights=dict(
-        type='OptimWrapper',
+        type='FiniteOptimWrapper',
         optimizer=dict(type='SGD', lr=0.2, momentum=0.9, weight_decay=3e-4),
         clip_grad=dict(max_norm=5., norm_type=2)),
     architecture=dict(
-        type='OptimWrapper',
+        type='FiniteOptimWrapper',
         optimizer=dict(
             type='Adam', lr=6e-4, betas=(0.5, 0.999), weight_decay=1e-3)),
 )

@@ -1,26 +1,38 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Stop a run whose loss stopped being a number."""
+"""Stop a run whose numbers stopped being numbers."""
 import math
+from typing import Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.runner import find_latest_checkpoint
 
-from mmista.errors import UserError
+from mmista.finite import NonFiniteError, check_finite, named_tensors_of
 from mmista.registry import HOOKS
 
 
-class NonFiniteLossError(UserError, RuntimeError):
+class NonFiniteLossError(NonFiniteError):
     """The training loss became NaN or infinite."""
 
 
 @HOOKS.register_module()
 class FiniteLossHook(Hook):
-    """Stops training at the first non-finite loss, with a clear message.
+    """Stops a run at the first non-finite loss or output, and never writes
+    a checkpoint that holds NaN or infinity.
 
-    Raising before the epoch ends means no checkpoint of the diverged state
-    is written: the last checkpoint on disk is the last good one, and the
-    message names it for ``--resume``.
+    :class:`~mmista.engine.optimizers.FiniteOptimWrapper` stops training
+    before an optimizer steps on a non-finite loss or gradient norm; this
+    hook is the net behind it (a plain ``OptimWrapper``, mixed precision):
+
+    - after every training iteration, every logged loss must be finite;
+    - before a checkpoint is written, every floating-point tensor of the
+      model and the optimizers must be finite, so the last checkpoint on
+      disk is one to resume from;
+    - every validation and test output (the predicted scores) must be
+      finite: a diverged network is not scored as a poor one.
+
+    Each raises :class:`~mmista.finite.NonFiniteError` (the loss:
+    :class:`NonFiniteLossError`) naming what is not finite; ``tools/
+    train.py`` adds which checkpoint to continue from and how.
     """
 
     priority = 'VERY_HIGH'
@@ -35,11 +47,47 @@ class FiniteLossHook(Hook):
             for key, value in outputs.items() if 'loss' in key
         }
         bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
-        if not bad:
+        if bad:
+            raise NonFiniteLossError(
+                f'non-finite loss {bad} at epoch {runner.epoch + 1}, '
+                f'iteration {batch_idx + 1}: training stopped')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Refuses to write model or optimizer state holding NaN or inf."""
+        tensors = dict(
+            named_tensors_of({
+                key: checkpoint[key]
+                for key in ('state_dict', 'optimizer') if key in checkpoint
+            }))
+        check_finite(
+            tensors, f'refusing to write the checkpoint of epoch '
+            f'{runner.epoch + 1} (iteration {runner.iter + 1})')
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch=None,
+                       outputs: Optional[Sequence] = None) -> None:
+        """Checks the validation outputs."""
+        self._check_outputs(outputs, 'validation', batch_idx)
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs: Optional[Sequence] = None) -> None:
+        """Checks the test outputs."""
+        self._check_outputs(outputs, 'test', batch_idx)
+
+    @staticmethod
+    def _check_outputs(outputs: Optional[Sequence], split: str,
+                       batch_idx: int) -> None:
+        """Raises if a predicted score of the batch is NaN or infinite."""
+        scores = [
+            sample.pred_score for sample in outputs or []
+            if 'pred_score' in getattr(sample, 'keys', lambda: [])()
+        ]
+        if not scores:
             return
-        last = find_latest_checkpoint(runner.work_dir)
-        raise NonFiniteLossError(
-            f'non-finite loss {bad} at epoch {runner.epoch + 1}, iteration '
-            f'{batch_idx + 1}: training stopped. The last good checkpoint is '
-            f'{last or "(none yet)"}; lower the learning rate (or enable '
-            'gradient clipping) and resume from it with --resume')
+        finite = torch.stack([torch.isfinite(s).all() for s in scores])
+        if bool(finite.all()):
+            return
+        raise NonFiniteError(
+            f'the predicted scores are not finite for '
+            f'{int((~finite).sum())} of {len(scores)} images of {split} '
+            f'batch {batch_idx + 1}: the weights diverged or were damaged; '
+            'evaluate a checkpoint with finite weights')

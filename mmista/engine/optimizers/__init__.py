@@ -1,4 +1,5 @@
 # Copyright (c) mmista contributors. All rights reserved.
+from .finite_optim_wrapper import FiniteOptimWrapper
 from .search_optim_wrapper_constructor import SearchOptimWrapperConstructor
 
-__all__ = ['SearchOptimWrapperConstructor']
+__all__ = ['FiniteOptimWrapper', 'SearchOptimWrapperConstructor']

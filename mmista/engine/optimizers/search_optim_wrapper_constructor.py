@@ -9,6 +9,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
 from mmista.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                              OPTIMIZERS)
+from .finite_optim_wrapper import FiniteOptimWrapper
 
 PARTS = ('weights', 'architecture')
 
@@ -35,8 +36,8 @@ class SearchOptimWrapperConstructor:
 
     Args:
         optim_wrapper_cfg (dict): One optimizer wrapper config per part
-            (``type`` defaults to ``'OptimWrapper'``); the ``weights`` part
-            may carry its own ``paramwise_cfg``.
+            (``type`` defaults to ``'FiniteOptimWrapper'``); the
+            ``weights`` part may carry its own ``paramwise_cfg``.
         paramwise_cfg (dict, optional): Must be None: give it inside the
             ``weights`` part instead.
     """
@@ -89,6 +90,9 @@ class SearchOptimWrapperConstructor:
         arch = self._build(
             copy.deepcopy(self.optim_wrapper_cfg['architecture']),
             architecture)
+        for part, wrapper in zip(PARTS, (weights, arch)):
+            if isinstance(wrapper, FiniteOptimWrapper):
+                wrapper.name = part
         return OptimWrapperDict(weights=weights, architecture=arch)
 
     @staticmethod
@@ -106,7 +110,7 @@ class SearchOptimWrapperConstructor:
     @staticmethod
     def _build(wrapper_cfg: dict, params: List):
         """Builds an optimizer over ``params`` and its wrapper."""
-        wrapper_cfg.setdefault('type', 'OptimWrapper')
+        wrapper_cfg.setdefault('type', 'FiniteOptimWrapper')
         optimizer = OPTIMIZERS.build(
             dict(wrapper_cfg.pop('optimizer'), params=params))
         return OPTIM_WRAPPERS.build(

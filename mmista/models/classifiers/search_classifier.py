@@ -9,6 +9,7 @@ from mmengine.dist import all_reduce, get_world_size
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.models.classifiers import ImageClassifier
 
+from mmista.finite import NonFiniteError
 from mmista.registry import MODELS
 
 #: Keys of the two optimizer wrappers a search trains with.
@@ -201,13 +202,21 @@ class SearchClassifier(ImageClassifier):
         lead.backward(lead.scale_loss(loss), inputs=inputs)
         if before_step is not None:
             before_step()
-        for wrapper in others:
-            wrapper._inner_count += 1
-            if wrapper.should_update():
-                self._step_under(lead, wrapper)
-        if lead.should_update():
-            lead.step()
-            lead.zero_grad()
+        try:
+            for wrapper in others:
+                if hasattr(wrapper, 'watch_loss'):  # FiniteOptimWrapper
+                    wrapper.watch_loss(loss)
+                wrapper._inner_count += 1
+                if wrapper.should_update():
+                    self._step_under(lead, wrapper)
+            if lead.should_update():
+                lead.step()
+                lead.zero_grad()
+        except NonFiniteError:
+            # no gradient of this backward is left for a later step
+            for wrapper in wrappers:
+                wrapper.zero_grad()
+            raise
         return log_vars
 
     @staticmethod
