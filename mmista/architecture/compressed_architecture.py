@@ -129,6 +129,24 @@ class CompressedArchitecture(nn.Module):
         updated it (``inf`` before its second recovery)."""
         return getattr(self, f'{cell}_z_shift').tolist()
 
+    def degenerate_nodes(self, cell: str) -> List[bool]:
+        """Whether each node's recovered ``z`` has fewer than ``sparsity``
+        non-zeros, so that part of its support is a tie broken by index,
+        not a choice (before the first recovery: no node)."""
+        if not bool(self.recovered):
+            return [False] * self.steps
+        z = getattr(self, f'{cell}_z')
+        return ((z != 0).sum(dim=1) < self.sparsity).tolist()
+
+    def zero_solution_lams(self, cell: str) -> List[float]:
+        """Per node, ``max |A_j^T b_j|``: the LASSO solution is all zero
+        for every ``lam`` at or above it."""
+        b = self.compressed_vectors(cell).detach().to(torch.float64)
+        return [
+            float((A.T @ b[j].to(A.device)).abs().max())
+            for j, A in enumerate(self.dictionaries(cell))
+        ]
+
     def terminate(self, cell: str, node: int, epoch: int) -> None:
         """Fixes a node: its ``b`` stops training, its support and weights
         stay as they are.

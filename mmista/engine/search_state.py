@@ -27,6 +27,9 @@ Z_SHIFT_HISTORY = 'architecture_z_shifts'
 TERMINATION_EPS = 'search/termination_eps'
 #: Message-hub scalar: the nodes still searching, in the iteration log.
 SEARCHING_NODES = 'train/searching_nodes'
+#: Message-hub info: how many recoveries in a row were degenerate (some
+#: node's z with fewer than ``sparsity`` non-zeros), checkpointed.
+DEGENERATE_STREAK = 'search/degenerate_recoveries'
 
 #: ``(cell type, node)`` of one intermediate node.
 Node = Tuple[str, int]
@@ -45,6 +48,9 @@ class RecoveryReport:
             decided (None without a budget).
         cost (dict[str, int], optional): The derived network's params and
             flops after the recovery (None without a budget).
+        degenerate (dict[str, list[int]], optional): Per cell type, the
+            recovered nodes whose ``z`` has fewer than ``sparsity``
+            non-zeros. Defaults to none.
     """
 
     def __init__(self,
@@ -52,12 +58,14 @@ class RecoveryReport:
                  changed: Dict[str, List[int]],
                  elapsed_ms: float,
                  budget: Optional[BudgetDecision] = None,
-                 cost: Optional[Dict[str, int]] = None):
+                 cost: Optional[Dict[str, int]] = None,
+                 degenerate: Optional[Dict[str, List[int]]] = None):
         self.genotype = genotype
         self.changed = changed
         self.elapsed_ms = elapsed_ms
         self.budget = budget
         self.cost = cost
+        self.degenerate = degenerate or {cell: [] for cell in CELL_TYPES}
 
     @property
     def num_changed(self) -> int:
@@ -114,6 +122,20 @@ class SearchState:
         """The termination threshold, if the run terminates nodes."""
         return self.runner.message_hub.get_info(TERMINATION_EPS)
 
+    @property
+    def degenerate_streak(self) -> int:
+        """How many recoveries in a row, up to the last one, had a node
+        whose ``z`` has fewer than ``sparsity`` non-zeros."""
+        return int(self.runner.message_hub.get_info(DEGENERATE_STREAK) or 0)
+
+    def degenerate_nodes(self) -> List[Node]:
+        """The searching nodes whose last recovered ``z`` has fewer than
+        ``sparsity`` non-zeros (their support is partly a tie broken by
+        index)."""
+        return [(cell, node) for cell in CELL_TYPES for node, flag in
+                enumerate(self.architecture.degenerate_nodes(cell))
+                if flag and self.architecture.active_nodes(cell)[node]]
+
     def z_shift_history(self) -> List[dict]:
         """Every recovery's z shifts so far (see :data:`Z_SHIFT_HISTORY`)."""
         return list(self.runner.message_hub.get_info(Z_SHIFT_HISTORY) or [])
@@ -123,7 +145,8 @@ class SearchState:
                 epoch: int,
                 budget: Optional[ResourceBudget] = None) -> RecoveryReport:
         """Solves the LASSO of the nodes still searching and installs the
-        new supports; records the z shifts for the convergence plot.
+        new supports; records the z shifts for the convergence plot and
+        counts the degenerate recoveries in a row.
 
         Args:
             epoch (int): Epochs trained so far (0: the initial recovery).
@@ -160,8 +183,19 @@ class SearchState:
             cost = budget.cost(
                 {cell: architecture.supports(cell)
                  for cell in CELL_TYPES})
+        degenerate = {
+            cell: [
+                node for node, (flag, active) in enumerate(
+                    zip(architecture.degenerate_nodes(cell), searched[cell]))
+                if flag and active
+            ]
+            for cell in CELL_TYPES
+        }
+        streak = self.degenerate_streak + 1 if any(
+            degenerate.values()) else 0
+        self.runner.message_hub.update_info(DEGENERATE_STREAK, streak)
         return RecoveryReport(after, changed_nodes(before, after),
-                              elapsed_ms, result.budget, cost)
+                              elapsed_ms, result.budget, cost, degenerate)
 
     def terminate(self, nodes: List[Node], epoch: int) -> None:
         """Terminates ``nodes`` after ``epoch`` epochs: their ``b`` stops

@@ -7,7 +7,7 @@ from .budgeted_support import (BudgetedSupports, BudgetInfeasibleError,
                                select_supports_within_budget)
 from .cvxpy_backend import find_mosek_license, mosek_status
 from .homotopy import homotopy_lasso
-from .lasso import DEFAULT_LAMBDA, solve_lasso
+from .lasso import DEFAULT_LAMBDA, check_lam, solve_lasso
 from .optimality import kkt_residual, kkt_tolerance, lasso_objective
 from .projection import (build_dictionaries, init_compressed, select_support,
                          support_bias, support_mask, support_weights,
@@ -18,6 +18,7 @@ from .solver_registry import (LASSO_SOLVERS, SOLVER_ALIASES, get_lasso_solver,
                               valid_solver_names)
 
 __all__ = [
+    'check_lam',
     'DEFAULT_LAMBDA', 'solve_lasso', 'homotopy_lasso', 'lasso_objective',
     'kkt_residual', 'kkt_tolerance', 'LASSO_SOLVERS', 'SOLVER_ALIASES',
     'register_lasso_solver', 'get_lasso_solver', 'valid_solver_names',

@@ -50,7 +50,19 @@ def _convert_out(z: np.ndarray, like: ArrayLike) -> ArrayLike:
     return z.astype(dtype, copy=False)
 
 
-def _check_lam(lam: Any) -> float:
+def check_lam(lam: Any) -> float:
+    """Checks the l1 weight of the LASSO and returns it as a float.
+
+    Args:
+        lam (Any): A positive finite real number (or a one-element tensor).
+
+    Returns:
+        float: ``lam``.
+
+    Raises:
+        TypeError: ``lam`` is not a real number (a string, a bool).
+        ValueError: ``lam`` is not positive and finite.
+    """
     if isinstance(lam, torch.Tensor):
         if lam.numel() != 1:
             raise ValueError(f'lam must be a scalar, got a tensor of shape '
@@ -207,7 +219,7 @@ def solve_lasso(
             is not positive, or the solver is unknown (the message lists the
             valid names).
     """
-    lam = _check_lam(lam)
+    lam = check_lam(lam)
     name, backend, options = _parse_solver(solver)
     As, bs, layout, likes = _normalise(A, b)
     for i, (Ai, bi) in enumerate(zip(As, bs)):

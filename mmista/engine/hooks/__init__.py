@@ -1,5 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
-from .architecture_recovery_hook import ArchitectureRecoveryHook
+from .architecture_recovery_hook import (ArchitectureRecoveryHook,
+                                         DegenerateRecoveryError)
 from .bn_stats_broadcast_hook import BNStatsBroadcastHook
 from .config_lr_resume_hook import ConfigLRResumeHook
 from .drop_path_ramp_hook import DropPathRampHook
@@ -14,7 +15,7 @@ from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
     'ArchitectureRecoveryHook', 'BNStatsBroadcastHook', 'ConfigLRResumeHook',
-    'DropPathRampHook',
+    'DegenerateRecoveryError', 'DropPathRampHook',
     'EdgeBNFreezeHook', 'EpochSeedHook', 'ExportHook', 'FiniteLossHook',
     'GenotypeLoggerHook',
     'NonFiniteLossError', 'PhaseSwitchHook', 'TerminationHook',

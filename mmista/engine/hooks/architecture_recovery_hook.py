@@ -7,14 +7,20 @@ import numpy as np
 from mmengine.dist import is_main_process
 
 from mmista.architecture import METRICS, ResourceBudget
+from mmista.errors import UserError
 from mmista.registry import HOOKS
-from mmista.structures import CELL_TYPES
+from mmista.structures import CELL_TYPES, check_positive_int
 from mmista.visualization import plot_z_convergence
 from ..budget_builder import build_resource_budget
 from ..search_state import RecoveryReport, SearchState
 from .genotype_files import GenotypeWriterHook
 
 CONVERGENCE_FILE = 'z_convergence.png'
+
+
+class DegenerateRecoveryError(UserError):
+    """The sparse coding gave fewer non-zeros than edges to keep, at
+    several recoveries in a row."""
 
 
 @HOOKS.register_module()
@@ -68,6 +74,15 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             ``input_size`` (see
             :func:`~mmista.engine.budget_builder.build_resource_budget`).
             Defaults to None (no budget).
+        max_degenerate_recoveries (int): Stop the run when this many
+            recoveries in a row (the initial one counts) are degenerate: a
+            searching node's ``z`` has fewer non-zeros than the edges it
+            keeps, which happens when ``lam`` is at or above
+            ``max |A_j^T b_j|`` (then ``z_j = 0``) or ``b`` is zero. Its
+            support is then partly a tie broken by index, and its zero z
+            shift is no convergence: such a node does not terminate. Each
+            degenerate recovery is logged with that bound per node.
+            Defaults to 3.
     """
 
     priority = 'NORMAL'
@@ -76,8 +91,11 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
                  interval: int = 1,
                  genotype_dir: str = 'genotypes',
                  draw: bool = True,
-                 budget: Optional[dict] = None):
+                 budget: Optional[dict] = None,
+                 max_degenerate_recoveries: int = 3):
         super().__init__(interval, genotype_dir, draw)
+        self.max_degenerate_recoveries = check_positive_int(
+            max_degenerate_recoveries, 'max_degenerate_recoveries')
         if budget is not None and not isinstance(budget, dict):
             raise TypeError(f'budget must be a dict, got '
                             f'{type(budget).__name__}')
@@ -177,6 +195,43 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
                  for metric, value in report.cost.items()})
         runner.visualizer.add_scalars(scalars, step=epoch)
         self.save(runner, report.genotype, epoch)
+        if any(report.degenerate.values()):
+            self._report_degenerate(runner, state, report, epoch)
+
+    def _report_degenerate(self, runner, state: SearchState,
+                           report: RecoveryReport, epoch: int) -> None:
+        """Warns of the nodes with too few non-zeros; stops the run when
+        the recoveries have been degenerate too often in a row."""
+        architecture = state.architecture
+        lam = state.supernet.lam
+        bounds = {
+            cell: architecture.zero_solution_lams(cell)
+            for cell in CELL_TYPES
+        }
+        nodes = '; '.join(
+            f'{cell} ' + ', '.join(
+                f'{node} (max|A^T b| {bounds[cell][node]:.3g})'
+                for node in report.degenerate[cell])
+            for cell in CELL_TYPES if report.degenerate[cell])
+        smallest = min(bounds[cell][node] for cell in CELL_TYPES
+                       for node in report.degenerate[cell])
+        what = (f'nodes {nodes} have fewer than {architecture.sparsity} '
+                f'non-zeros in z at lam={lam:g} (z is all zero for lam at '
+                'or above max|A^T b|), so their supports are partly ties '
+                'broken by index and they do not terminate')
+        streak = state.degenerate_streak
+        if streak < self.max_degenerate_recoveries:
+            runner.logger.warning(
+                f'Degenerate sparse coding after epoch {epoch} ({streak} '
+                f'in a row, the run stops at '
+                f'{self.max_degenerate_recoveries}): {what}')
+            return
+        hint = (f'set model.backbone.lam below {smallest:.3g} (the paper '
+                'uses 1e-5)') if smallest > 0 else (
+                    'b is zero: check the checkpoint the run started from')
+        raise DegenerateRecoveryError(
+            f'the sparse coding was degenerate at {streak} recoveries in a '
+            f'row (up to epoch {epoch}): {what}; {hint}')
 
     def _log_budget(self, runner, report: RecoveryReport, epoch: int) -> None:
         """Logs the derived network's cost and what the budget did."""

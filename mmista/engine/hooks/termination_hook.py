@@ -16,7 +16,10 @@ class TerminationHook(Hook):
     See docs/en/method/onestage.md.
 
     After each recovery, a node of either cell type terminates when
-    ``||z_new - z_prev||_2 <= eps``: its ``b`` stops training (no Adam
+    ``||z_new - z_prev||_2 <= eps`` and its ``z`` has at least ``sparsity``
+    non-zeros (a degenerate ``z``, e.g. all zero because ``lam`` is too
+    large, does not move, but has not converged; see
+    :class:`ArchitectureRecoveryHook`): its ``b`` stops training (no Adam
     step, no weight decay), its support and weights stay fixed (later
     recoveries skip it), and :class:`EdgeBNFreezeHook` lets the BatchNorms
     of its edges train. The epoch of termination is kept in the
@@ -98,9 +101,12 @@ class TerminationHook(Hook):
             cell: state.architecture.z_shifts(cell)
             for cell in CELL_TYPES
         }
+        # a z with too few non-zeros stands still without converging
+        degenerate = set(state.degenerate_nodes())
         return [(cell, node, shifts[cell][node])
                 for cell, node in state.searching_nodes()
-                if shifts[cell][node] <= self.eps]
+                if shifts[cell][node] <= self.eps
+                and (cell, node) not in degenerate]
 
     def _guarded(self, runner) -> bool:
         """Whether the guards still keep every node searching."""

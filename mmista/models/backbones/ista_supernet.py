@@ -7,7 +7,9 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.architecture import CompressedArchitecture
+from mmista.errors import ConfigError
 from mmista.registry import MODELS
+from mmista.sparse_coding import check_lam
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
 from .super_cell_network import SuperCellNetwork
 
@@ -79,7 +81,11 @@ class ISTASuperNet(SuperCellNetwork):
         super().__init__(channels, layers, stem, in_channels, steps, affine,
                          bn_append, pool_bn, drop_path_prob, out_indices,
                          init_cfg)
-        self.lam = lam
+        try:
+            self.lam = check_lam(lam)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(
+                f'model.backbone.lam: {error}; the paper uses 1e-5') from error
         self.solver = solver
         self.derived_cfg = dict(
             channels=channels,
