@@ -9,6 +9,7 @@ what to do. The scripts in ``tools/`` print such errors as one
 :func:`mmista.cli.reported_errors`); anything else is a bug and keeps its
 traceback.
 """
+import numbers
 
 
 class UserError(Exception):
@@ -21,3 +22,29 @@ class ConfigError(UserError, ValueError):
     The message names the config key (e.g. ``model.backbone.lam``) and
     what values it takes.
     """
+
+
+def checked_int(value, key: str, minimum: int = 1, what: str = '') -> int:
+    """Checks a config value that must be an integer of at least
+    ``minimum`` (not a bool, a float or text).
+
+    Args:
+        value: The value the config gives.
+        key (str): Its full config key (``train_cfg.max_epochs``), for the
+            message.
+        minimum (int): The smallest value allowed. Defaults to 1.
+        what (str): What the value is, for the message. Defaults to ''.
+
+    Returns:
+        int: The value.
+
+    Raises:
+        ConfigError: The value is not such an integer.
+    """
+    if isinstance(value, bool) or not isinstance(
+            value, numbers.Integral) or value < minimum:
+        meaning = f' ({what})' if what else ''
+        raise ConfigError(
+            f'{key} must be an integer >= {minimum}{meaning}, got '
+            f'{type(value).__name__} {value!r}')
+    return int(value)

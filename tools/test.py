@@ -6,9 +6,11 @@ import sys
 import mmengine
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import (add_runner_args, build_runner, exit_if_missing,
-                        finish_distributed, load_config, missing_data,
-                        parse_runner_args, reported_errors,
+from mmista.cli import (add_runner_args, build_runner, check_batch_sizes,
+                        check_num_classes, check_test_classes, exit_if_missing,
+                        finish_distributed, folder_dataset_problem,
+                        load_config, missing_data, parse_runner_args,
+                        read_checkpoint, reported_errors,
                         setup_cpu_distributed, verify_checkpoint)
 
 
@@ -32,9 +34,19 @@ def main():
     exit_if_missing(args.checkpoint, 'checkpoint')
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
-    problem = missing_data(cfg, ['test_dataloader'])
+    loaders = ['test_dataloader']
+    problem = missing_data(cfg, loaders)
     if problem:
         sys.exit(f'error: {problem}')
+    with reported_errors():
+        # the checkpoint's classes first: they say best what differs
+        check_test_classes(cfg, read_checkpoint(args.checkpoint),
+                           args.checkpoint)
+        problem = folder_dataset_problem(cfg, loaders)
+        if problem:
+            sys.exit(f'error: {problem}')
+        check_batch_sizes(cfg, loaders)
+        check_num_classes(cfg, 'test_dataloader')
     setup_cpu_distributed(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     if args.amp:

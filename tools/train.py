@@ -9,8 +9,8 @@ from mmengine.config import Config, ConfigDict
 from mmengine.runner import find_latest_checkpoint
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import (add_runner_args, build_runner, divergence_advice,
-                        exit_if_missing, finish_distributed,
+from mmista.cli import (add_runner_args, build_runner, check_train_config,
+                        divergence_advice, exit_if_missing, finish_distributed,
                         folder_dataset_problem, load_config, missing_data,
                         parse_runner_args, reported_errors,
                         setup_cpu_distributed, verify_checkpoint)
@@ -122,6 +122,7 @@ def main():
     if problem:
         sys.exit(f'error: {problem}')
     with reported_errors(lambda: interrupted_advice(cfg, args.config)):
+        check_train_config(cfg)
         setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
         verify_checkpoint(runner)

@@ -1,13 +1,16 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """What the command-line tools in ``tools/`` share: argument parsing,
-checks of paths, data and checkpoints with actionable messages, CPU
-distributed set-up and peak-memory measurement. Nothing in the library
-layers (models, engine, sparse coding) imports it."""
+checks of paths, config values, data and checkpoints with actionable
+messages, CPU distributed set-up and peak-memory measurement. Nothing in
+the library layers (models, engine, sparse coding) imports it."""
 from .arguments import (add_cfg_options, add_runner_args, exit_if_missing,
                         load_config, parse_runner_args)
 from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
                          read_checkpoint, verify_checkpoint)
-from .data_check import folder_dataset_problem, missing_data
+from .config_check import (check_batch_sizes, check_num_classes,
+                           check_run_length, check_test_classes,
+                           check_train_config)
+from .data_check import dataset_classes, folder_dataset_problem, missing_data
 from .dist import finish_distributed, setup_cpu_distributed
 from .divergence import divergence_advice, newest_finite_checkpoint
 from .errors import disk_error_message, reported_errors
@@ -19,6 +22,8 @@ __all__ = [
     'parse_runner_args', 'setup_cpu_distributed', 'finish_distributed',
     'CheckpointError', 'check_fits', 'checkpoint_to_load', 'read_checkpoint',
     'verify_checkpoint', 'missing_data', 'folder_dataset_problem',
+    'dataset_classes', 'check_run_length', 'check_batch_sizes',
+    'check_num_classes', 'check_train_config', 'check_test_classes',
     'PeakMemory', 'cpu_peak_memory_method', 'reported_errors',
     'disk_error_message', 'build_runner', 'divergence_advice',
     'newest_finite_checkpoint'

@@ -1,13 +1,17 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Checking a config's data before a run starts: the folders exist, and
-image folders read by mmpretrain's ``CustomDataset`` hold what the model
-expects."""
+"""Checking a config's data before a run starts: the folders exist, image
+folders read by mmpretrain's ``CustomDataset`` hold what the model expects,
+and the classes of a dataset, read without loading it."""
 import os
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import mmcv
+import mmengine
 from mmengine.config import Config
+from mmpretrain.datasets import CustomDataset
+
+from mmista.registry import DATASETS
 
 #: Sub-folders some datasets need under their ``data_root``.
 _REQUIRED_SUBDIRS = {
@@ -144,4 +148,71 @@ def folder_dataset_problem(
             if broken:
                 return (f'{key}: cannot read the image {broken}; remove or '
                         're-save it')
+    return None
+
+
+def _given_classes(dataset: dict) -> Optional[List[str]]:
+    """The classes a dataset config names (``metainfo.classes`` first, then
+    mmpretrain's ``classes``: a list, or a file of one name a line)."""
+    metainfo = dataset.get('metainfo')
+    given = metainfo.get('classes') if isinstance(metainfo, dict) else None
+    if given is None:
+        given = dataset.get('classes')
+    if isinstance(given, str):
+        if not osp.isfile(osp.expanduser(given)):
+            return None
+        given = mmengine.list_from_file(osp.expanduser(given))
+    if isinstance(given, (list, tuple)):
+        return [str(name) for name in given]
+    return None
+
+
+def _own_classes(dataset: dict) -> Optional[List[str]]:
+    """The classes of one dataset config (not through its wrapped dataset),
+    or None when they cannot be read without loading it."""
+    given = _given_classes(dataset)
+    if given is not None:
+        return given
+    folder = _image_folder(dataset)
+    if folder is not None:
+        if not osp.isdir(folder):
+            return None
+        return sorted(entry.name for entry in os.scandir(folder)
+                      if entry.is_dir())
+    dataset_type = dataset.get('type')
+    dataset_class = DATASETS.get(dataset_type) if isinstance(
+        dataset_type, str) else dataset_type
+    if isinstance(dataset_class, type) and issubclass(dataset_class,
+                                                      CustomDataset):
+        # ImageNet & co.: the default class list, not what the files
+        # label (a subset of ImageNet names no 1,000 classes)
+        return None
+    metainfo = getattr(dataset_class, 'METAINFO', None)
+    classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
+    return [str(name) for name in classes] if classes else None
+
+
+def dataset_classes(cfg: Config,
+                    loader: str) -> Optional[Tuple[str, List[str]]]:
+    """The classes of a dataloader's dataset, read without loading it.
+
+    Through dataset wrappers (``KFoldDataset``...), from the first of:
+    the config's ``metainfo.classes`` or ``classes``, the class folders of
+    a ``CustomDataset`` without annotation file (sorted, as it labels
+    them), the dataset class's ``METAINFO`` where it fixes the labels
+    (CIFAR-10, MNIST, the embedded digits; not ImageNet and the other
+    ``CustomDataset`` types, whose files may hold a subset).
+
+    Args:
+        cfg (Config): The run's config.
+        loader (str): Dataloader key, e.g. ``'train_dataloader'``.
+
+    Returns:
+        tuple[str, list[str]] | None: The key of the dataset that names
+        them and the class names, or None when unknown.
+    """
+    for key, dataset in _datasets(cfg, [loader]):
+        classes = _own_classes(dataset)
+        if classes:
+            return key, classes
     return None

@@ -7,7 +7,9 @@ outputs are concatenated into the cell output. Input index 0 and 1 are the
 cell's two input nodes, index ``2 + j`` is intermediate node ``j``.
 """
 import ast
+import collections.abc
 import json
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
@@ -34,13 +36,66 @@ class GenotypeError(UserError, ValueError):
     """Raised when a genotype is malformed."""
 
 
+def _is_index(value) -> bool:
+    """Whether ``value`` is an integer index: an int (numpy ints too), not
+    a bool (an int subclass: JSON ``true`` is not 1 here) and not a float
+    (``1.0``)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _described(value) -> str:
+    """``value`` with its type, for messages (``True`` -> ``bool True``)."""
+    return f'{type(value).__name__} {value!r}'
+
+
+def _check_edges_per_node(value) -> int:
+    """Validates ``edges_per_node`` and returns it as an int."""
+    if not _is_index(value) or value < 1:
+        raise GenotypeError(
+            'edges_per_node: expected an integer >= 1 (the inputs kept per '
+            f'intermediate node, usually 2), got {_described(value)}')
+    return int(value)
+
+
+def _is_list(value) -> bool:
+    """Whether ``value`` is a list-like sequence (not text, not a dict)."""
+    return isinstance(value, collections.abc.Sequence) and not isinstance(
+        value, (str, bytes))
+
+
+def _cell_edges(name: str, value) -> List[Edge]:
+    """The ``(op, input)`` pairs of one cell type, checked for shape."""
+    if not _is_list(value):
+        raise GenotypeError(
+            f'{name}: expected a list of [op, input] pairs (e.g. '
+            f'[["sep_conv_3x3", 0], ["skip_connect", 1], ...]), got '
+            f'{_described(value)}')
+    edges = []
+    for position, edge in enumerate(value):
+        if not _is_list(edge) or len(edge) != 2:
+            raise GenotypeError(
+                f'{name}[{position}]: expected an [op, input] pair (e.g. '
+                f'["sep_conv_3x3", 0]), got {_described(edge)}')
+        edges.append((edge[0], edge[1]))
+    return edges
+
+
+def _cell_concat(name: str, value) -> List[int]:
+    """The concatenated nodes of one cell type, checked for shape."""
+    if not _is_list(value):
+        raise GenotypeError(
+            f'{name}_concat: expected a list of node indices (e.g. '
+            f'[2, 3, 4, 5]), got {_described(value)}')
+    return list(value)
+
+
 def _check_cell(name: str, edges: Sequence[Edge], concat: Sequence[int],
                 edges_per_node: int) -> None:
     """Validate the edges and the concatenated nodes of one cell type."""
     if len(edges) == 0 or len(edges) % edges_per_node:
         raise GenotypeError(
             f'{name}: expected {edges_per_node} (op, input) pairs per node, '
-            f'got {len(edges)} pairs')
+            f'got {len(edges)} pairs (edges_per_node={edges_per_node})')
     steps = len(edges) // edges_per_node
     for position, edge in enumerate(edges):
         if len(edge) != 2:
@@ -49,19 +104,35 @@ def _check_cell(name: str, edges: Sequence[Edge], concat: Sequence[int],
                 f'got {edge!r}')
         op, index = edge
         node = position // edges_per_node
-        if op not in CANDIDATE_OPS:
+        if not isinstance(op, str) or op not in CANDIDATE_OPS:
             raise GenotypeError(
                 f'{name}[{position}]: unknown op {op!r}; candidates are '
                 f'{", ".join(CANDIDATE_OPS)}')
-        if not isinstance(index, int) or not 0 <= index < node + 2:
+        if not _is_index(index) or not 0 <= index < node + 2:
             raise GenotypeError(
-                f'{name}[{position}]: input {index!r} is not valid for '
-                f'intermediate node {node} (allowed: 0..{node + 1})')
+                f'{name}[{position}]: input {_described(index)} is not valid '
+                f'for intermediate node {node} (allowed: integers '
+                f'0..{node + 1})')
+    nodes = list(range(2, steps + 2))
+    if not concat:
+        raise GenotypeError(
+            f'{name}_concat: empty; list the nodes whose outputs form the '
+            f'cell output, usually every intermediate node: {nodes}')
     for node in concat:
-        if not isinstance(node, int) or not 0 <= node < steps + 2:
+        if not _is_index(node) or not 0 <= node < steps + 2:
             raise GenotypeError(
-                f'{name}_concat: node {node!r} does not exist in a cell with '
-                f'{steps} intermediate nodes')
+                f'{name}_concat: node {_described(node)} does not exist in a '
+                f'cell with {steps} intermediate nodes (allowed: integers '
+                f'0..{steps + 1}, usually {nodes})')
+    if len(set(concat)) != len(concat):
+        raise GenotypeError(
+            f'{name}_concat: {list(concat)} lists a node twice; list each '
+            f'node once (usually {nodes})')
+    if all(node < 2 for node in concat):
+        raise GenotypeError(
+            f'{name}_concat: {list(concat)} concatenates only the cell '
+            f'inputs (0, 1), so the intermediate nodes are never used; '
+            f'include intermediate nodes 2..{steps + 1} (usually {nodes})')
 
 
 @dataclass(frozen=True)
@@ -87,17 +158,26 @@ class Genotype:
     edges_per_node: int = field(default=2)
 
     def __post_init__(self) -> None:
+        edges_per_node = _check_edges_per_node(self.edges_per_node)
+        object.__setattr__(self, 'edges_per_node', edges_per_node)
         for name in CELL_TYPES:
-            edges = [tuple(edge) for edge in getattr(self, name)]
-            concat = list(getattr(self, f'{name}_concat'))
-            object.__setattr__(self, name, edges)
-            object.__setattr__(self, f'{name}_concat', concat)
-            _check_cell(name, edges, concat, self.edges_per_node)
+            edges = _cell_edges(name, getattr(self, name))
+            concat = _cell_concat(name, getattr(self, f'{name}_concat'))
+            _check_cell(name, edges, concat, edges_per_node)
+            object.__setattr__(self, name,
+                               [(op, int(index)) for op, index in edges])
+            object.__setattr__(self, f'{name}_concat',
+                               [int(node) for node in concat])
         if self.num_nodes('normal') != self.num_nodes('reduce'):
             raise GenotypeError(
                 'normal and reduction cells must have the same number of '
                 f'intermediate nodes, got {self.num_nodes("normal")} and '
                 f'{self.num_nodes("reduce")}')
+        if len(self.normal_concat) != len(self.reduce_concat):
+            raise GenotypeError(
+                'normal_concat and reduce_concat must concatenate as many '
+                'nodes (the cells\' output channels follow their length), '
+                f'got {self.normal_concat} and {self.reduce_concat}')
 
     @property
     def steps(self) -> int:
@@ -135,15 +215,17 @@ class Genotype:
         if missing or unknown:
             raise GenotypeError(
                 f'genotype keys: missing {sorted(missing)}, unknown '
-                f'{sorted(unknown)}; expected {sorted(allowed)}')
-        steps = len(data['normal']) // data.get('edges_per_node', 2)
+                f'{sorted(map(str, unknown))}; expected {sorted(allowed)}')
+        edges_per_node = _check_edges_per_node(data.get('edges_per_node', 2))
+        normal = _cell_edges('normal', data['normal'])
+        steps = len(normal) // edges_per_node
         default_concat = list(range(2, 2 + steps))
         return cls(
-            normal=[tuple(edge) for edge in data['normal']],
-            normal_concat=list(data.get('normal_concat', default_concat)),
-            reduce=[tuple(edge) for edge in data['reduce']],
-            reduce_concat=list(data.get('reduce_concat', default_concat)),
-            edges_per_node=int(data.get('edges_per_node', 2)))
+            normal=normal,
+            normal_concat=data.get('normal_concat', default_concat),
+            reduce=_cell_edges('reduce', data['reduce']),
+            reduce_concat=data.get('reduce_concat', default_concat),
+            edges_per_node=edges_per_node)
 
     def to_json(self, path: Union[str, Path, None] = None) -> str:
         """Serialises to JSON text, and writes it to ``path`` if given."""
@@ -160,10 +242,14 @@ class Genotype:
             path = Path(path_or_text)
             if not path.is_file():
                 raise FileNotFoundError(f'genotype file not found: {path}')
-            text = path.read_text()
+            try:
+                text = path.read_text(encoding='utf-8')
+            except (OSError, UnicodeDecodeError) as error:
+                raise GenotypeError(
+                    f'cannot read the genotype file {path}: {error}')
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             raise GenotypeError(f'genotype is not valid JSON: {error}')
         return cls.from_dict(data)
 
@@ -187,6 +273,10 @@ class Genotype:
             raise GenotypeError(
                 'expected Genotype(normal=[...], normal_concat=..., '
                 'reduce=[...], reduce_concat=...) with keyword arguments')
+        if any(kw.arg is None for kw in tree.keywords):
+            raise GenotypeError(
+                'expected Genotype(normal=[...], ...) with named keyword '
+                'arguments, not **mapping')
         data = {kw.arg: _literal(kw.value) for kw in tree.keywords}
         return cls.from_dict(data)
 
@@ -239,11 +329,14 @@ def _literal(node: ast.AST):
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id == 'range' and not node.keywords):
         bounds = [_literal(arg) for arg in node.args]
-        if not all(isinstance(b, int) for b in bounds):
-            raise GenotypeError('range() bounds must be integers')
+        if not 1 <= len(bounds) <= 3 or not all(
+                _is_index(b) for b in bounds):
+            raise GenotypeError(
+                'range() takes one to three integers, got '
+                f'{ast.unparse(node)}')
         return list(range(*bounds))
     try:
         return ast.literal_eval(node)
-    except ValueError:
+    except (ValueError, TypeError, SyntaxError, RecursionError):
         raise GenotypeError(
             f'unsupported expression in genotype text: {ast.unparse(node)}')

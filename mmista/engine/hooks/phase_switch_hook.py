@@ -6,6 +6,7 @@ from typing import List, Union
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapperDict
 
+from mmista.errors import checked_int
 from mmista.registry import HOOKS, PARAM_SCHEDULERS
 from ..runner import OneStageSearchLoop
 from ..search_state import SEARCHING_NODES, SearchState
@@ -13,6 +14,8 @@ from ..search_state import SEARCHING_NODES, SearchState
 #: ``checkpoint['meta']`` key: the epoch the architecture was fixed at
 #: (-1: still searching), read when a run resumes.
 FIXED_EPOCH_META = 'architecture_fixed_epoch'
+#: Where a one-stage config sets this hook's arguments.
+STAGES_KEY = 'train_cfg.stages.phase_switch'
 
 
 @HOOKS.register_module()
@@ -51,6 +54,9 @@ class PhaseSwitchHook(Hook):
             ``T_max`` can be left out).
         optimizer (str): The wrapper the schedule drives. Defaults to
             ``'weights'``.
+
+    Raises:
+        ConfigError: ``eval_epochs`` is not an integer >= 1.
     """
 
     priority = 'LOW'
@@ -59,8 +65,10 @@ class PhaseSwitchHook(Hook):
                  eval_epochs: int,
                  param_scheduler: Union[dict, List[dict]],
                  optimizer: str = 'weights'):
-        if eval_epochs < 1:
-            raise ValueError(f'eval_epochs must be >= 1, got {eval_epochs}')
+        eval_epochs = checked_int(
+            eval_epochs, f'{STAGES_KEY}.eval_epochs',
+            what='epochs of evaluation training after the architecture is '
+            'fixed')
         if isinstance(param_scheduler, dict):
             param_scheduler = [param_scheduler]
         self.eval_epochs = eval_epochs

@@ -1,12 +1,17 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The one-stage termination condition, node by node."""
+import numbers
 from typing import List, Optional, Tuple
 
 from mmengine.hooks import Hook
 
+from mmista.errors import ConfigError, checked_int
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
 from ..search_state import SearchState
+
+#: Where a one-stage config sets this hook's arguments.
+STAGES_KEY = 'train_cfg.stages.termination'
 
 
 @HOOKS.register_module()
@@ -50,6 +55,9 @@ class TerminationHook(Hook):
         min_search_iters (int): No node terminates by the condition
             before this many training iterations (per process) have run.
             Defaults to 0.
+
+    Raises:
+        ConfigError: An argument is out of range or of the wrong type.
     """
 
     priority = 'BELOW_NORMAL'
@@ -59,15 +67,19 @@ class TerminationHook(Hook):
                  max_search_epochs: Optional[int] = None,
                  min_search_epochs: int = 0,
                  min_search_iters: int = 0):
-        if eps <= 0:
-            raise ValueError(f'eps must be positive, got {eps}')
-        if max_search_epochs is not None and max_search_epochs < 1:
-            raise ValueError(
-                f'max_search_epochs must be >= 1, got {max_search_epochs}')
-        for name, value in (('min_search_epochs', min_search_epochs),
-                            ('min_search_iters', min_search_iters)):
-            if value < 0:
-                raise ValueError(f'{name} must be >= 0, got {value}')
+        if isinstance(eps, bool) or not isinstance(
+                eps, numbers.Real) or not eps > 0:
+            raise ConfigError(
+                f'{STAGES_KEY}.eps must be a positive number (the threshold '
+                f'on the change of z), got {type(eps).__name__} {eps!r}')
+        if max_search_epochs is not None:
+            max_search_epochs = checked_int(
+                max_search_epochs, f'{STAGES_KEY}.max_search_epochs',
+                what='the cap on the search epochs; None for no cap')
+        min_search_epochs = checked_int(
+            min_search_epochs, f'{STAGES_KEY}.min_search_epochs', minimum=0)
+        min_search_iters = checked_int(
+            min_search_iters, f'{STAGES_KEY}.min_search_iters', minimum=0)
         self.eps = eps
         self.max_search_epochs = max_search_epochs
         self.min_search_epochs = min_search_epochs

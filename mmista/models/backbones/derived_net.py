@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from mmista.registry import MODELS
-from mmista.structures import Genotype, get_genotype
+from mmista.structures import Genotype, GenotypeError, get_genotype
 from ..utils import CellInputs, CellSpec, build_edge, run_edge
 from .cell_network import CellNetwork
 
@@ -100,6 +100,10 @@ class DerivedNet(CellNetwork):
             (negative values count from the end). For the auxiliary head,
             include ``2*layers//3``. Defaults to ``(-1, )``.
         init_cfg (dict, optional): Initialization config.
+
+    Raises:
+        GenotypeError: The genotype is unknown, missing or malformed (the
+            message names ``model.backbone.genotype`` and the field).
     """
 
     def __init__(self,
@@ -114,7 +118,12 @@ class DerivedNet(CellNetwork):
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
                  init_cfg=None):
-        self.genotype = get_genotype(genotype)
+        try:
+            self.genotype = get_genotype(genotype)
+        except (GenotypeError, KeyError, FileNotFoundError) as error:
+            text = error.args[0] if error.args else type(error).__name__
+            raise GenotypeError(
+                f'model.backbone.genotype (DerivedNet): {text}') from error
         super().__init__(
             channels,
             layers,
