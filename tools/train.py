@@ -3,6 +3,7 @@
 import argparse
 import sys
 from copy import deepcopy
+from typing import Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -14,6 +15,7 @@ from mmista.cli import (add_runner_args, build_runner, check_train_config,
                         folder_dataset_problem, load_config, missing_data,
                         parse_runner_args, reported_errors,
                         setup_cpu_distributed, verify_checkpoint)
+from mmista.fileio import check_writable
 from mmista.finite import NonFiniteError
 
 
@@ -102,8 +104,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def interrupted_advice(cfg: Config, config_path: str) -> str:
+def interrupted_advice(cfg: Optional[Config], config_path: str) -> str:
     """What Ctrl-C leaves behind and how to continue."""
+    if cfg is None:
+        return 'nothing was written'
     last = find_latest_checkpoint(cfg.work_dir)
     if last is None:
         return f'no checkpoint was written in {cfg.work_dir} yet'
@@ -114,15 +118,17 @@ def interrupted_advice(cfg: Config, config_path: str) -> str:
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options, args.work_dir)
-    cfg = merge_args(cfg, args)
-    loaders = ['train_dataloader', 'arch_dataloader', 'val_dataloader']
-    problem = missing_data(cfg, loaders) or folder_dataset_problem(
-        cfg, loaders)
-    if problem:
-        sys.exit(f'error: {problem}')
+    cfg = None
     with reported_errors(lambda: interrupted_advice(cfg, args.config)):
+        cfg = merge_args(
+            load_config(args.config, args.cfg_options, args.work_dir), args)
+        loaders = ['train_dataloader', 'arch_dataloader', 'val_dataloader']
+        problem = missing_data(cfg, loaders) or folder_dataset_problem(
+            cfg, loaders)
+        if problem:
+            sys.exit(f'error: {problem}')
         check_train_config(cfg)
+        check_writable(cfg.work_dir)
         setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
         verify_checkpoint(runner)

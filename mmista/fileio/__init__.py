@@ -1,8 +1,9 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Reading and writing files safely."""
 from .atomic import (TEMP_PREFIX, atomic_torch_save, atomic_write,
-                     atomic_write_text)
+                     atomic_write_text, check_writable)
 
 __all__ = [
-    'TEMP_PREFIX', 'atomic_write', 'atomic_write_text', 'atomic_torch_save'
+    'TEMP_PREFIX', 'atomic_write', 'atomic_write_text', 'atomic_torch_save',
+    'check_writable'
 ]

@@ -40,7 +40,8 @@ def atomic_write(path: str, mode: str = 'wb',
     """Opens a temporary file that replaces ``path`` when the block ends.
 
     If the block raises, the temporary file is removed and ``path`` is
-    untouched. The folder of ``path`` is created if needed.
+    untouched; an ``OSError`` of the write (a full disk) names ``path``.
+    The folder of ``path`` is created if needed.
 
     Args:
         path (str): The file to write.
@@ -71,11 +72,15 @@ def atomic_write(path: str, mode: str = 'wb',
         os.umask(umask)
         os.chmod(temp_path, 0o666 & ~umask)
         os.replace(temp_path, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.remove(temp_path)
         except OSError:
             pass
+        if isinstance(error, OSError) and error.filename in (None,
+                                                             temp_path):
+            # a failed write names the file the user knows
+            raise OSError(error.errno, error.strerror, path) from error
         raise
     _fsync_folder(folder)
 
@@ -100,3 +105,19 @@ def atomic_torch_save(obj: Any, path: str) -> None:
     """
     with atomic_write(path, 'wb') as file:
         torch.save(obj, file)
+
+
+def check_writable(folder: str) -> None:
+    """Creates ``folder`` if needed and writes (and removes) a small file
+    in it, so that a read-only or full disk shows before a run starts.
+
+    Args:
+        folder (str): E.g. a run's work directory.
+
+    Raises:
+        OSError: The folder cannot be created or written to.
+    """
+    os.makedirs(folder, exist_ok=True)
+    probe = osp.join(folder, f'{TEMP_PREFIX}write-check-{os.getpid()}')
+    atomic_write_text(probe, 'mmista checks that this folder is writable\n')
+    os.remove(probe)
