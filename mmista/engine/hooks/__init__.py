@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .architecture_recovery_hook import ArchitectureRecoveryHook
 from .bn_stats_broadcast_hook import BNStatsBroadcastHook
+from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .drop_path_ramp_hook import DropPathRampHook
 from .edge_bn_freeze_hook import EdgeBNFreezeHook
 from .epoch_seed_hook import EpochSeedHook
@@ -12,9 +13,9 @@ from .termination_hook import TerminationHook
 from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
-    'ArchitectureRecoveryHook', 'BNStatsBroadcastHook', 'DropPathRampHook',
-    'EdgeBNFreezeHook', 'EpochSeedHook', 'ExportHook', 'FiniteLossHook',
-    'GenotypeLoggerHook',
+    'ArchitectureRecoveryHook', 'BNStatsBroadcastHook',
+    'CrashSafeCheckpointHook', 'DropPathRampHook', 'EdgeBNFreezeHook',
+    'EpochSeedHook', 'ExportHook', 'FiniteLossHook', 'GenotypeLoggerHook',
     'NonFiniteLossError', 'PhaseSwitchHook', 'TerminationHook',
     'WeightsOnlyCheckpointHook'
 ]
