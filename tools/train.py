@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Train (or search) with a config: ``python tools/train.py CONFIG``."""
 import argparse
+import os
 import sys
 from copy import deepcopy
 
@@ -9,7 +10,8 @@ from mmengine.config import Config, ConfigDict
 from mmengine.runner import find_latest_checkpoint
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import (add_runner_args, build_runner, exit_if_missing,
+from mmista.cli import (add_runner_args, build_runner,
+                        choose_resume_checkpoint, exit_if_missing,
                         finish_distributed, folder_dataset_problem,
                         load_config, missing_data, parse_runner_args,
                         reported_errors, setup_cpu_distributed,
@@ -26,7 +28,8 @@ def parse_args() -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from the given checkpoint, or, without a value, from '
-        'the latest checkpoint in the work directory')
+        'the newest intact checkpoint in the work directory (skipping, with '
+        'a message, any that cannot be read)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -86,6 +89,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def resume_message(line: str) -> None:
+    """Prints a line about the checkpoint ``--resume`` chose (rank 0)."""
+    if os.environ.get('RANK', '0') == '0':
+        print(f'--resume: {line}', file=sys.stderr, flush=True)
+
+
 def interrupted_advice(cfg: Config, config_path: str) -> str:
     """What Ctrl-C leaves behind and how to continue."""
     last = find_latest_checkpoint(cfg.work_dir)
@@ -100,6 +109,8 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg = merge_args(cfg, args)
+    # An automatic resume continues from the newest intact checkpoint
+    choose_resume_checkpoint(cfg, resume_message)
     loaders = ['train_dataloader', 'arch_dataloader', 'val_dataloader']
     problem = missing_data(cfg, loaders) or folder_dataset_problem(
         cfg, loaders)

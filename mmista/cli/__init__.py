@@ -6,7 +6,9 @@ layers (models, engine, sparse coding) imports it."""
 from .arguments import (add_cfg_options, add_runner_args, exit_if_missing,
                         load_config, parse_runner_args)
 from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
-                         read_checkpoint, verify_checkpoint)
+                         choose_resume_checkpoint, intact_checkpoint_problem,
+                         newest_intact_checkpoint, read_checkpoint,
+                         verify_checkpoint)
 from .data_check import folder_dataset_problem, missing_data
 from .dist import finish_distributed, setup_cpu_distributed
 from .errors import disk_error_message, reported_errors
@@ -17,7 +19,9 @@ __all__ = [
     'add_cfg_options', 'add_runner_args', 'exit_if_missing', 'load_config',
     'parse_runner_args', 'setup_cpu_distributed', 'finish_distributed',
     'CheckpointError', 'check_fits', 'checkpoint_to_load', 'read_checkpoint',
-    'verify_checkpoint', 'missing_data', 'folder_dataset_problem',
+    'verify_checkpoint', 'newest_intact_checkpoint',
+    'intact_checkpoint_problem', 'choose_resume_checkpoint', 'missing_data',
+    'folder_dataset_problem',
     'PeakMemory', 'cpu_peak_memory_method', 'reported_errors',
     'disk_error_message', 'build_runner'
 ]
