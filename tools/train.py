@@ -1,6 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Train (or search) with a config: ``python tools/train.py CONFIG``."""
 import argparse
+import os
 import sys
 from copy import deepcopy
 from typing import Optional
@@ -11,7 +12,8 @@ from mmengine.runner import find_latest_checkpoint
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.cli import (add_runner_args, build_runner, check_train_config,
-                        divergence_advice, exit_if_missing, finish_distributed,
+                        choose_resume_checkpoint, divergence_advice,
+                        exit_if_missing, finish_distributed,
                         folder_dataset_problem, load_config, missing_data,
                         parse_runner_args, reported_errors,
                         setup_cpu_distributed, verify_checkpoint)
@@ -29,7 +31,8 @@ def parse_args() -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from the given checkpoint, or, without a value, from '
-        'the latest checkpoint in the work directory')
+        'the newest intact checkpoint in the work directory (skipping, with '
+        'a message, any that cannot be read)')
     parser.add_argument(
         '--lr-from-config',
         action='store_true',
@@ -104,6 +107,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def resume_message(line: str) -> None:
+    """Prints a line about the checkpoint ``--resume`` chose (rank 0)."""
+    if os.environ.get('RANK', '0') == '0':
+        print(f'--resume: {line}', file=sys.stderr, flush=True)
+
+
 def interrupted_advice(cfg: Optional[Config], config_path: str) -> str:
     """What Ctrl-C leaves behind and how to continue."""
     if cfg is None:
@@ -122,6 +131,8 @@ def main():
     with reported_errors(lambda: interrupted_advice(cfg, args.config)):
         cfg = merge_args(
             load_config(args.config, args.cfg_options, args.work_dir), args)
+        # an automatic resume continues from the newest intact checkpoint
+        choose_resume_checkpoint(cfg, resume_message)
         loaders = ['train_dataloader', 'arch_dataloader', 'val_dataloader']
         problem = missing_data(cfg, loaders) or folder_dataset_problem(
             cfg, loaders)

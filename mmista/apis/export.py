@@ -4,11 +4,11 @@ import copy
 import os.path as osp
 from typing import Dict, Optional
 
-import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.utils import mkdir_or_exist
 
+from mmista.fileio import atomic_torch_save, atomic_write_text
 from mmista.finite import check_finite
 from mmista.models import absorb_supernet
 from mmista.registry import MODELS
@@ -74,7 +74,9 @@ def export_search_model(model: nn.Module,
     (``genotype_normal.png``, ``genotype_reduce.png``), ``config.py`` (an
     mmpretrain ``ImageClassifier`` whose backbone is the derived network)
     and ``model.pth`` (``state_dict`` of plain tensors, loadable with
-    torch's weights-only loading) into ``out_dir``.
+    torch's weights-only loading) into ``out_dir``. Each file is written
+    aside and moved into place, so an interrupted export leaves every file
+    whole (the previous export's or the new one).
 
     Args:
         model (nn.Module): A :class:`SearchClassifier` whose backbone is a
@@ -106,8 +108,10 @@ def export_search_model(model: nn.Module,
         for cell, path in draw_genotype(
             genotype, osp.join(out_dir, 'genotype')).items()
     })
-    exported_config(run_cfg, backbone_cfg).dump(paths['config.py'])
-    torch.save(
+    # Config.dump would open config.py in place; its text, written aside
+    atomic_write_text(paths['config.py'],
+                      exported_config(run_cfg, backbone_cfg).pretty_text)
+    atomic_torch_save(
         dict(state_dict=state, meta=dict(meta or {}, mmista_export=True)),
         paths['model.pth'])
     return paths

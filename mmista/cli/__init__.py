@@ -6,7 +6,9 @@ the library layers (models, engine, sparse coding) imports it."""
 from .arguments import (add_cfg_options, add_runner_args, exit_if_missing,
                         load_config, parse_runner_args)
 from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
-                         read_checkpoint, verify_checkpoint)
+                         choose_resume_checkpoint, intact_checkpoint_problem,
+                         newest_intact_checkpoint, read_checkpoint,
+                         verify_checkpoint)
 from .config_check import (check_batch_sizes, check_num_classes,
                            check_run_length, check_test_classes,
                            check_train_config)
@@ -21,9 +23,11 @@ __all__ = [
     'add_cfg_options', 'add_runner_args', 'exit_if_missing', 'load_config',
     'parse_runner_args', 'setup_cpu_distributed', 'finish_distributed',
     'CheckpointError', 'check_fits', 'checkpoint_to_load', 'read_checkpoint',
-    'verify_checkpoint', 'missing_data', 'folder_dataset_problem',
-    'dataset_classes', 'check_run_length', 'check_batch_sizes',
-    'check_num_classes', 'check_train_config', 'check_test_classes',
+    'verify_checkpoint', 'newest_intact_checkpoint',
+    'intact_checkpoint_problem', 'choose_resume_checkpoint', 'missing_data',
+    'folder_dataset_problem', 'dataset_classes', 'check_run_length',
+    'check_batch_sizes', 'check_num_classes', 'check_train_config',
+    'check_test_classes',
     'PeakMemory', 'cpu_peak_memory_method', 'reported_errors',
     'disk_error_message', 'build_runner', 'divergence_advice',
     'newest_finite_checkpoint'

@@ -1,16 +1,25 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Checking a checkpoint before a run relies on it."""
+"""Checking a checkpoint before a run relies on it, and choosing the one
+``--resume`` continues from."""
+import glob
+import os.path as osp
 import pickle
+import re
 import sys
-from typing import Dict, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
-from mmengine.runner import find_latest_checkpoint
 
 from mmista.errors import UserError
 from mmista.finite import check_finite
+
+#: The file of a work dir that names the checkpoint saved last.
+LAST_CHECKPOINT_FILE = 'last_checkpoint'
+
+#: The names mmengine's checkpoint hook gives periodic checkpoints.
+_NUMBERED_CHECKPOINT = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
 class CheckpointError(UserError, ValueError):
@@ -102,19 +111,160 @@ def check_fits(model: nn.Module, checkpoint: dict,
         + '; '.join(parts))
 
 
+def _checkpoint_number(path: str) -> Optional[Tuple[str, int]]:
+    """``('epoch', 3)`` for ``.../epoch_3.pth``; None for other names."""
+    match = _NUMBERED_CHECKPOINT.match(osp.basename(path))
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _last_saved(work_dir: str) -> Optional[str]:
+    """The checkpoint ``work_dir/last_checkpoint`` names, if any.
+
+    A relative name that no longer resolves (the run was started from
+    another folder, or the work dir was moved) is looked up in the work dir.
+    """
+    try:
+        with open(osp.join(work_dir, LAST_CHECKPOINT_FILE)) as file:
+            named = file.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not named:
+        return None
+    moved = osp.join(work_dir, osp.basename(named))
+    return moved if not osp.exists(named) and osp.isfile(moved) else named
+
+
+def _numbered_checkpoints(folders: List[str]) -> List[str]:
+    """The ``epoch_<n>.pth`` / ``iter_<n>.pth`` files of some folders,
+    highest number first."""
+    found = {
+        osp.normpath(path)
+        for folder in folders
+        for path in glob.glob(osp.join(glob.escape(folder), '*_*.pth'))
+        if _checkpoint_number(path) and osp.isfile(path)
+    }
+    return sorted(
+        found,
+        key=lambda path: (_checkpoint_number(path)[1], path),
+        reverse=True)
+
+
+def intact_checkpoint_problem(path: str) -> Optional[str]:
+    """Why a checkpoint cannot be resumed from, or None if it can.
+
+    Args:
+        path (str): Checkpoint file.
+
+    Returns:
+        str | None: The reason (the :class:`CheckpointError` of
+        :func:`read_checkpoint`, a missing file, no training state).
+    """
+    if not osp.isfile(path):
+        return 'no such file'
+    try:
+        checkpoint = read_checkpoint(path)
+    except CheckpointError as err:
+        return str(err)
+    missing = [key for key in ('meta', 'state_dict') if key not in checkpoint]
+    if missing:
+        return (f'it holds no {" or ".join(missing)}: not a training '
+                'checkpoint')
+    return None
+
+
+def newest_intact_checkpoint(
+        work_dir: str,
+        report: Optional[Callable[[str], None]] = None) -> Optional[str]:
+    """The newest checkpoint of a work dir that can be resumed from.
+
+    The candidates, newest first: the checkpoint that
+    ``work_dir/last_checkpoint`` names (the last save), then the
+    ``epoch_<n>.pth`` and ``iter_<n>.pth`` files of the work dir (and of the
+    named checkpoint's folder) from the highest number down. Numbered
+    checkpoints beyond the last save are left out: an earlier run, which
+    this one resumed before it, wrote them. The first candidate that passes
+    :func:`intact_checkpoint_problem` (safe loading reads it, it holds a
+    ``meta`` and a ``state_dict``) is the answer.
+
+    Args:
+        work_dir (str): The run's work dir.
+        report (Callable[[str], None], optional): Called with one line for
+            every checkpoint passed over, saying why.
+
+    Returns:
+        str | None: The checkpoint, or None if the work dir holds no intact
+        one.
+    """
+    report = report or (lambda line: None)
+    last = _last_saved(work_dir)
+    folders = [work_dir] + ([osp.dirname(last)] if last else [])
+    candidates = [last] if last else []
+    beyond = []
+    last_number = _checkpoint_number(last) if last else None
+    for path in _numbered_checkpoints(folders):
+        if last and osp.normpath(path) == osp.normpath(last):
+            continue
+        number = _checkpoint_number(path)
+        if last_number and number[0] == last_number[0] and \
+                number[1] > last_number[1]:
+            beyond.append(path)
+        else:
+            candidates.append(path)
+    for path in beyond:
+        report(f'skipping {path}: beyond {last}, the checkpoint that '
+               f'{LAST_CHECKPOINT_FILE} names as the last one saved')
+    for path in candidates:
+        problem = intact_checkpoint_problem(path)
+        if problem is None:
+            return path
+        named = ' (named by last_checkpoint)' if path == last else ''
+        report(f'skipping {path}{named}: {problem}')
+    return None
+
+
+def choose_resume_checkpoint(cfg, report: Callable[[str], None]) -> None:
+    """Points an automatic resume at the newest intact checkpoint.
+
+    With ``resume=True`` and no ``load_from`` (``tools/train.py --resume``
+    without a path), mmengine would resume from whatever
+    ``last_checkpoint`` names, even a truncated file. This sets
+    ``load_from`` to :func:`newest_intact_checkpoint` instead, or turns
+    ``resume`` off when there is none (the run starts from scratch).
+
+    Args:
+        cfg (Config): The run's config (changed in place).
+        report (Callable[[str], None]): Called with one line per skipped
+            checkpoint and one saying what the run continues from.
+    """
+    if not cfg.get('resume') or cfg.get('load_from'):
+        return
+    path = newest_intact_checkpoint(cfg.work_dir, report)
+    if path is None:
+        cfg.resume = False
+        report(f'no intact checkpoint in {cfg.work_dir} to resume from; '
+               'training starts from scratch')
+    else:
+        cfg.load_from = path
+        report(f'resuming from {path}')
+
+
 def checkpoint_to_load(cfg) -> Optional[str]:
     """The checkpoint a run will load: ``load_from``, or with ``resume``
-    and no path the latest one in the work dir."""
+    and no path the newest intact one in the work dir."""
     if cfg.get('load_from'):
         return cfg.load_from
     if cfg.get('resume'):
-        return find_latest_checkpoint(cfg.work_dir)
+        return newest_intact_checkpoint(cfg.work_dir)
     return None
 
 
 def verify_checkpoint(runner) -> None:
     """Exits with a clear message if the checkpoint a runner is about to
     load cannot be read or does not fit its model.
+
+    An automatic resume (``resume=True``, no ``load_from``) is pointed at
+    the newest intact checkpoint (see :func:`newest_intact_checkpoint`)
+    rather than at whatever ``last_checkpoint`` names.
 
     Raises :class:`~mmista.finite.NonFiniteError` (one line under
     :func:`~mmista.cli.reported_errors`) if its weights hold NaN or
@@ -124,6 +274,12 @@ def verify_checkpoint(runner) -> None:
         runner (Runner): A built runner (its model exists).
     """
     path = checkpoint_to_load(runner.cfg)
+    if runner.cfg.get('resume') and not runner.cfg.get('load_from'):
+        # Not chosen before the runner was built (choose_resume_checkpoint):
+        # Runner.load_or_resume would resume from what last_checkpoint
+        # names; it resumes from `_load_from` when that is set.
+        runner._load_from = path
+        runner._resume = path is not None
     if path is None:
         return
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 from mmista.errors import UserError
+from mmista.fileio import atomic_write_text
 
 #: The candidate operations of the ISTA-NAS search space, in the order that
 #: indexes the architecture vectors (index ``k`` -> op ``k % len``).
@@ -228,10 +229,11 @@ class Genotype:
             edges_per_node=edges_per_node)
 
     def to_json(self, path: Union[str, Path, None] = None) -> str:
-        """Serialises to JSON text, and writes it to ``path`` if given."""
+        """Serialises to JSON text, and writes it to ``path`` if given
+        (atomically: the file is the old one or the new one, never half)."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            Path(path).write_text(text + '\n')
+            atomic_write_text(str(path), text + '\n')
         return text
 
     @classmethod

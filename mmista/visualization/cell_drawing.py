@@ -7,6 +7,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
+from .figure_file import save_figure
 
 _COLOURS = dict(
     zip(CANDIDATE_OPS, ('#8c564b', '#e377c2', '#7f7f7f', '#1f77b4',
@@ -89,8 +90,7 @@ def draw_cell(genotype: Genotype, cell_type: str, path: str) -> str:
     axes.set_aspect('equal')
     axes.set_title(f'{cell_type} cell', fontsize=11)
     figure.tight_layout()
-    figure.savefig(path)
-    return path
+    return save_figure(figure, path)
 
 
 def draw_genotype(genotype: Genotype, stem: str) -> Dict[str, str]:

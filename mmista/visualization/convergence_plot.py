@@ -6,6 +6,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mmista.structures import CELL_TYPES
+from .figure_file import save_figure
 
 
 def plot_z_convergence(history: Sequence[dict],
@@ -57,5 +58,4 @@ def plot_z_convergence(history: Sequence[dict],
         if axes.get_legend_handles_labels()[0]:
             axes.legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path)
-    return path
+    return save_figure(figure, path)

@@ -3,6 +3,7 @@ from .architecture_recovery_hook import (ArchitectureRecoveryHook,
                                          DegenerateRecoveryError)
 from .bn_stats_broadcast_hook import BNStatsBroadcastHook
 from .config_lr_resume_hook import ConfigLRResumeHook
+from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .drop_path_ramp_hook import DropPathRampHook
 from .edge_bn_freeze_hook import EdgeBNFreezeHook
 from .epoch_seed_hook import EpochSeedHook
@@ -15,7 +16,7 @@ from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 
 __all__ = [
     'ArchitectureRecoveryHook', 'BNStatsBroadcastHook', 'ConfigLRResumeHook',
-    'DegenerateRecoveryError', 'DropPathRampHook',
+    'CrashSafeCheckpointHook', 'DegenerateRecoveryError', 'DropPathRampHook',
     'EdgeBNFreezeHook', 'EpochSeedHook', 'ExportHook', 'FiniteLossHook',
     'GenotypeLoggerHook',
     'NonFiniteLossError', 'PhaseSwitchHook', 'TerminationHook',

@@ -1,12 +1,12 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Writing a search's genotype after an epoch: the base of the search hooks."""
 import os.path as osp
-import shutil
 
 from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
+from mmista.fileio import atomic_write
 from mmista.structures import Genotype
 from mmista.visualization import draw_genotype
 
@@ -44,6 +44,8 @@ class GenotypeWriterHook(Hook):
         ``genotype_{normal,reduce}.png`` when ``draw``. In distributed runs
         every rank also appends its genotype to
         ``<genotype_dir>/rank<r>.txt``, to compare the ranks after the run.
+        The main process's files are written aside and moved into place: a
+        run killed meanwhile leaves each one whole.
 
         Args:
             runner (Runner): The runner (its work dir).
@@ -65,5 +67,7 @@ class GenotypeWriterHook(Hook):
             drawn = draw_genotype(genotype,
                                   osp.join(directory, f'epoch_{epoch}'))
             for cell, path in drawn.items():  # the latest: same pictures
-                shutil.copyfile(
-                    path, osp.join(runner.work_dir, f'genotype_{cell}.png'))
+                with open(path, 'rb') as source, atomic_write(
+                        osp.join(runner.work_dir,
+                                 f'genotype_{cell}.png')) as target:
+                    target.write(source.read())
