@@ -17,8 +17,8 @@ from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.apis import export_search_model
-from mmista.cli import (CheckpointError, add_cfg_options, check_fits,
-                        exit_if_missing, load_config, read_checkpoint)
+from mmista.cli import (add_cfg_options, check_fits, exit_if_missing,
+                        load_config, read_checkpoint, reported_errors)
 from mmista.registry import MODELS
 
 
@@ -41,11 +41,9 @@ def main():
     if not hasattr(getattr(model, 'backbone', None), 'architecture'):
         sys.exit(f'error: {args.config} does not describe a search model '
                  '(its backbone has no architecture to export)')
-    try:
+    with reported_errors():
         checkpoint = read_checkpoint(args.checkpoint)
         model.load_state_dict(check_fits(model, checkpoint, args.checkpoint))
-    except CheckpointError as err:
-        sys.exit(f'error: {err}')
     model.eval()
     meta = checkpoint.get('meta', {})
     try:
