@@ -112,6 +112,18 @@ def _describe(error: BaseException) -> str:
     return f'{type(error).__name__}: {first_line}'.rstrip(': ')
 
 
+def _unpickler_says(error: BaseException) -> str:
+    """The reason in torch's weights-only error, without its advice to
+    load unsafely."""
+    boilerplate = ('Weights only load failed', 'Check the documentation',
+                   'Please file an issue', '(1)', '(2)')
+    for line in str(error).splitlines():
+        line = line.strip()
+        if line and not line.startswith(boilerplate):
+            return line
+    return type(error).__name__
+
+
 def _refused(error: BaseException) -> Optional[str]:
     """What weights-only unpickling refused, or None if it did not."""
     text = str(error)
@@ -181,7 +193,7 @@ def load_checkpoint_file(file: Union[str, IO[bytes]],
         if refused is None:
             raise CheckpointError(
                 f'cannot read the checkpoint {source} (truncated or '
-                f'corrupt): {_describe(error)}') from None
+                f'corrupt): {_unpickler_says(error)}') from None
         raise CheckpointError(
             f'refused to load the checkpoint {source}: {refused}, which is '
             'neither weights nor plain data, and unpickling it could run '

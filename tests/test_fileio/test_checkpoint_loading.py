@@ -7,6 +7,7 @@ import hashlib
 import http.server
 import pickle
 import threading
+import zipfile
 
 import numpy as np
 import pytest
@@ -168,6 +169,24 @@ def test_truncated_and_missing_and_non_dict(tmp_path):
     torch.save(torch.ones(2), str(path))
     with pytest.raises(CheckpointError, match='holds a Tensor, not a dict'):
         load_checkpoint_file(str(path))
+
+
+def test_corrupt_pickle_is_not_told_to_load_unsafely(tmp_path):
+    # a whole zip whose pickle is garbage: torch's weights-only error
+    # advises weights_only=False; the message keeps only the reason
+    whole, corrupt = tmp_path / 'whole.pth', tmp_path / 'corrupt.pth'
+    torch.save(dict(a=1), str(whole))
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(corrupt,
+                                                           'w') as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(
+                name, b'\x80\x02i\x00' if name.endswith('data.pkl') else data)
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint_file(str(corrupt))
+    assert str(error.value) == (
+        f'cannot read the checkpoint {corrupt} (truncated or corrupt): '
+        'Unsupported operand 105')
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
