@@ -3,7 +3,8 @@
 
 Importing the package registers its modules (and mmpretrain's, which its
 registries fall back to), so ``custom_imports=dict(imports=['mmista'])`` is
-all a config needs.
+all a config needs. It also makes mmengine read every checkpoint
+weights-only (see docs/en/notes/security.md).
 """
 from . import sparse_coding  # noqa: F401
 from .setup_env import register_all_modules

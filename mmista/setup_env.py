@@ -10,7 +10,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     mmista's registries are children of mmpretrain's, and a child falls back
     to its parent only for what the parent has already registered; so
-    mmpretrain's modules are imported too.
+    mmpretrain's modules are imported too. mmengine's checkpoint loaders
+    are replaced by mmista's weights-only reader
+    (:func:`mmista.fileio.checkpoint_loading.register_checkpoint_loaders`).
 
     Args:
         init_default_scope (bool): Whether to make ``mmista`` the default
@@ -19,6 +21,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     """
     from mmpretrain.utils import register_all_modules as register_mmpretrain
     register_mmpretrain(init_default_scope=False)
+
+    from mmista.fileio.checkpoint_loading import register_checkpoint_loaders
+    register_checkpoint_loaders()
 
     import mmista.datasets  # noqa: F401
     import mmista.engine  # noqa: F401

@@ -12,13 +12,15 @@ from mmista.cli import (add_runner_args, build_runner, check_batch_sizes,
                         load_config, missing_data, parse_runner_args,
                         read_checkpoint, reported_errors,
                         setup_cpu_distributed, verify_checkpoint)
+from mmista.fileio.checkpoint_loading import is_remote
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Evaluate a checkpoint on the config\'s test set')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', help='checkpoint file (or URL, downloaded once)')
     parser.add_argument(
         '--work-dir', help='the dir to save the evaluation logs')
     parser.add_argument(
@@ -31,7 +33,8 @@ def parse_args() -> argparse.Namespace:
 
 def main():
     args = parse_args()
-    exit_if_missing(args.checkpoint, 'checkpoint')
+    if not is_remote(args.checkpoint):
+        exit_if_missing(args.checkpoint, 'checkpoint')
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
     loaders = ['test_dataloader']

@@ -24,6 +24,10 @@ default_hooks = dict(
     # Distributed runs validate and save one network: rank 0's BatchNorm
     # statistics go to every rank first.
     bn_stats_broadcast=dict(type='BNStatsBroadcastHook'),
+    # A derived network's checkpoints record its genotype, and one saved
+    # from another genotype (e.g. max_pool_3x3 for avg_pool_3x3, whose
+    # weights have the same names and shapes) is refused.
+    genotype_checkpoint=dict(type='GenotypeCheckpointHook'),
 )
 
 env_cfg = dict(

@@ -11,10 +11,12 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner import load_state_dict
 from mmengine.utils import mkdir_or_exist
 
+from mmista.fileio.checkpoint_loading import load_checkpoint_safely
 from mmista.finite import check_finite
+from mmista.models.genotype_record import check_recorded_genotype
 from mmista.registry import DATASETS, MODELS, TRANSFORMS
 
 #: Batch sizes the converted models accept.
@@ -53,8 +55,30 @@ class DeployableClassifier(nn.Module):
         return self.model((images - self.mean) / self.std, mode='tensor')
 
 
+def build_classifier(config: str) -> nn.Module:
+    """Builds the classifier of a config, with its data preprocessor.
+
+    Args:
+        config (str): An export's ``config.py`` or any config whose model
+            is an ``ImageClassifier`` (e.g. with a ``DerivedNet``).
+
+    Returns:
+        nn.Module: The classifier (initial weights).
+    """
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmista'))
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(model_cfg)
+
+
 def load_classifier(config: str, checkpoint: str) -> nn.Module:
     """Builds a derived network's classifier and loads its weights.
+
+    The checkpoint is read weights-only and must have been saved from the
+    config's genotype if it records one (see
+    :func:`mmista.models.genotype_record.check_recorded_genotype`).
 
     Args:
         config (str): An export's ``config.py`` or any config whose model
@@ -65,16 +89,16 @@ def load_classifier(config: str, checkpoint: str) -> nn.Module:
         nn.Module: The classifier, in eval mode on the CPU.
 
     Raises:
+        CheckpointError: The checkpoint cannot be read safely or was saved
+            from another genotype.
+        RuntimeError: Its weights do not fit the model (names or shapes).
         NonFiniteError: Some weights are NaN or infinite (named).
     """
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmista'))
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    load_checkpoint(
-        model, checkpoint, map_location='cpu', strict=True, logger='silent')
+    model = build_classifier(config)
+    loaded = load_checkpoint_safely(checkpoint, map_location='cpu')
+    check_recorded_genotype(model, loaded, checkpoint)
+    load_state_dict(
+        model, loaded.get('state_dict', loaded), strict=True, logger='silent')
     check_finite(model.state_dict(), f'the weights of {checkpoint}')
     return model.eval()
 

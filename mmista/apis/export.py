@@ -11,6 +11,7 @@ from mmengine.utils import mkdir_or_exist
 from mmista.fileio import atomic_torch_save, atomic_write_text
 from mmista.finite import check_finite
 from mmista.models import absorb_supernet
+from mmista.models.genotype_record import GENOTYPE_META
 from mmista.registry import MODELS
 from mmista.visualization import draw_genotype
 
@@ -83,7 +84,9 @@ def export_search_model(model: nn.Module,
             one-stage :class:`ISTASuperNet`.
         run_cfg (Config): The config of the run.
         out_dir (str): The export folder (created if needed).
-        meta (dict, optional): Plain values stored under ``meta``.
+        meta (dict, optional): Plain values stored under ``meta``, with
+            the genotype (``meta['genotype']``, checked when the weights
+            are loaded: see :mod:`mmista.models.genotype_record`).
 
     Returns:
         dict[str, str]: Path of each written file, by file name.
@@ -102,6 +105,7 @@ def export_search_model(model: nn.Module,
     mkdir_or_exist(out_dir)
     paths = {name: osp.join(out_dir, name) for name in EXPORT_FILES}
     genotype = model.backbone.genotype()
+    meta = dict(meta or {}, **{GENOTYPE_META: genotype.to_dict()})
     genotype.to_json(paths['genotype.json'])
     paths.update({
         f'genotype_{cell}.png': path

@@ -3,7 +3,6 @@
 ``--resume`` continues from."""
 import glob
 import os.path as osp
-import pickle
 import re
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
@@ -12,8 +11,10 @@ import torch
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 
-from mmista.errors import UserError
+from mmista.fileio.checkpoint_loading import (CheckpointError,
+                                              load_checkpoint_safely)
 from mmista.finite import check_finite
+from mmista.models.genotype_record import check_recorded_genotype
 
 #: The file of a work dir that names the checkpoint saved last.
 LAST_CHECKPOINT_FILE = 'last_checkpoint'
@@ -22,48 +23,25 @@ LAST_CHECKPOINT_FILE = 'last_checkpoint'
 _NUMBERED_CHECKPOINT = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
-class CheckpointError(UserError, ValueError):
-    """A checkpoint that cannot be read or does not fit the model."""
-
-
 def read_checkpoint(path: str) -> dict:
-    """Loads a checkpoint with torch's safe (weights-only) loading.
+    """Loads a checkpoint with mmista's weights-only reader
+    (:func:`mmista.fileio.checkpoint_loading.load_checkpoint_safely`).
 
     The tensors are memory-mapped, not read: checking a checkpoint before
     mmengine loads it costs its metadata only. Files in torch's legacy
-    (non-zip) format are read in full.
+    (non-zip) format are read in full; a URL is downloaded (once) first.
 
     Args:
-        path (str): Checkpoint file.
+        path (str): Checkpoint file or URL.
 
     Returns:
         dict: The checkpoint.
 
     Raises:
-        CheckpointError: The file is truncated, corrupt, not a checkpoint,
-            or holds objects that safe loading refuses.
+        CheckpointError: The file is missing, truncated, corrupt, not a
+            checkpoint, or holds objects that safe loading refuses.
     """
-    try:
-        try:
-            checkpoint = torch.load(
-                path, map_location='cpu', weights_only=True, mmap=True)
-        except RuntimeError as err:
-            if 'mmap' not in str(err):
-                raise
-            checkpoint = torch.load(
-                path, map_location='cpu', weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError,
-            ValueError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err) else ''
-        raise CheckpointError(
-            f'cannot read the checkpoint {path} (truncated, corrupt, or '
-            f'holding objects that safe loading refuses): '
-            f'{type(err).__name__}: {first_line}') from err
-    if not isinstance(checkpoint, dict):
-        raise CheckpointError(
-            f'{path} is not a checkpoint (it holds a '
-            f'{type(checkpoint).__name__}, not a dict)')
-    return checkpoint
+    return load_checkpoint_safely(path, map_location='cpu', mmap=True)
 
 
 def check_fits(model: nn.Module, checkpoint: dict,
@@ -260,7 +238,8 @@ def checkpoint_to_load(cfg) -> Optional[str]:
 
 def verify_checkpoint(runner) -> None:
     """Exits with a clear message if the checkpoint a runner is about to
-    load cannot be read or does not fit its model.
+    load cannot be read or does not fit its model (names and shapes, and
+    the genotype it records).
 
     An automatic resume (``resume=True``, no ``load_from``) is pointed at
     the newest intact checkpoint (see :func:`newest_intact_checkpoint`)
@@ -283,7 +262,9 @@ def verify_checkpoint(runner) -> None:
     if path is None:
         return
     try:
-        state = check_fits(runner.model, read_checkpoint(path), path)
+        checkpoint = read_checkpoint(path)
+        state = check_fits(runner.model, checkpoint, path)
+        check_recorded_genotype(runner.model, checkpoint, path)
     except CheckpointError as err:
         sys.exit(f'error: {err}')
     check_finite(state, f'the weights of {path}')

@@ -17,10 +17,16 @@ import json
 import os.path as osp
 import sys
 
+import torch.nn as nn
+
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.apis.deploy import (DeployableClassifier, compare, convert,
-                                load_classifier, real_images)
-from mmista.cli import exit_if_missing, reported_errors
+from mmista.apis.deploy import (DeployableClassifier, build_classifier,
+                                compare, convert, real_images)
+from mmista.cli import (check_fits, exit_if_missing, read_checkpoint,
+                        reported_errors)
+from mmista.fileio.checkpoint_loading import is_remote
+from mmista.finite import check_finite
+from mmista.models.genotype_record import check_recorded_genotype
 
 FORMATS = ('onnx', 'torch_export')
 
@@ -50,6 +56,23 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def checked_classifier(config: str, checkpoint: str) -> nn.Module:
+    """The config's classifier with the checkpoint's weights, in eval mode.
+
+    Raises:
+        CheckpointError: The checkpoint cannot be read safely, does not fit
+            the model, or was saved from another genotype.
+        NonFiniteError: Some of its weights are NaN or infinite.
+    """
+    model = build_classifier(config)
+    loaded = read_checkpoint(checkpoint)
+    state = check_fits(model, loaded, checkpoint)
+    check_recorded_genotype(model, loaded, checkpoint)
+    check_finite(state, f'the weights of {checkpoint}')
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def main():
     args = parse_args()
     if args.export_dir:
@@ -61,7 +84,8 @@ def main():
         sys.exit('error: give an export folder, or --config and '
                  '--checkpoint')
     exit_if_missing(config, 'config')
-    exit_if_missing(checkpoint, 'checkpoint')
+    if not is_remote(checkpoint):
+        exit_if_missing(checkpoint, 'checkpoint')
     if 'onnx' in args.formats:
         try:
             import onnxruntime  # noqa: F401
@@ -70,6 +94,9 @@ def main():
             sys.exit(f'error: ONNX needs the deploy extra ({error.name} is '
                      "missing): pip install -e '.[deploy]', or pass "
                      '--formats torch_export')
+    if is_remote(checkpoint) and not args.out:
+        sys.exit(f'error: give --out: the checkpoint {checkpoint} is not '
+                 'in a folder of this machine')
     out_dir = args.out or osp.dirname(osp.abspath(checkpoint))
     with reported_errors():
         convert_and_check(args, config, checkpoint, out_dir)
@@ -78,7 +105,7 @@ def main():
 def convert_and_check(args: argparse.Namespace, config: str,
                       checkpoint: str, out_dir: str) -> None:
     """Loads, converts, checks against PyTorch and prints the figures."""
-    module = DeployableClassifier(load_classifier(config, checkpoint))
+    module = DeployableClassifier(checked_classifier(config, checkpoint))
     try:
         images = real_images(config, max(args.num_images, 2), args.images)
     except (FileNotFoundError, ValueError) as error:

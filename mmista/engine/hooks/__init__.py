@@ -9,6 +9,7 @@ from .edge_bn_freeze_hook import EdgeBNFreezeHook
 from .epoch_seed_hook import EpochSeedHook
 from .export_hook import ExportHook
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .genotype_checkpoint_hook import GenotypeCheckpointHook
 from .genotype_logger_hook import GenotypeLoggerHook
 from .phase_switch_hook import PhaseSwitchHook
 from .termination_hook import TerminationHook
@@ -20,5 +21,5 @@ __all__ = [
     'EdgeBNFreezeHook', 'EpochSeedHook', 'ExportHook', 'FiniteLossHook',
     'GenotypeLoggerHook',
     'NonFiniteLossError', 'PhaseSwitchHook', 'TerminationHook',
-    'WeightsOnlyCheckpointHook'
+    'WeightsOnlyCheckpointHook', 'GenotypeCheckpointHook'
 ]
