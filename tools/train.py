@@ -8,15 +8,15 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
-from mmengine.runner import find_latest_checkpoint
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.cli import (add_runner_args, build_runner, check_train_config,
                         choose_resume_checkpoint, divergence_advice,
                         exit_if_missing, finish_distributed,
                         folder_dataset_problem, load_config, missing_data,
-                        parse_runner_args, reported_errors,
-                        setup_cpu_distributed, verify_checkpoint)
+                        newest_intact_checkpoint, parse_runner_args,
+                        reported_errors, setup_cpu_distributed,
+                        verify_checkpoint)
 from mmista.fileio import check_writable
 from mmista.finite import NonFiniteError
 
@@ -117,7 +117,7 @@ def interrupted_advice(cfg: Optional[Config], config_path: str) -> str:
     """What Ctrl-C leaves behind and how to continue."""
     if cfg is None:
         return 'nothing was written'
-    last = find_latest_checkpoint(cfg.work_dir)
+    last = newest_intact_checkpoint(cfg.work_dir)
     if last is None:
         return f'no checkpoint was written in {cfg.work_dir} yet'
     return (f'the last checkpoint is {last}; continue with: python '

@@ -151,8 +151,10 @@ def intact_checkpoint_problem(path: str) -> Optional[str]:
 
 
 def newest_intact_checkpoint(
-        work_dir: str,
-        report: Optional[Callable[[str], None]] = None) -> Optional[str]:
+    work_dir: str,
+    report: Optional[Callable[[str], None]] = None,
+    problem_of: Callable[[str], Optional[str]] = intact_checkpoint_problem
+) -> Optional[str]:
     """The newest checkpoint of a work dir that can be resumed from.
 
     The candidates, newest first: the checkpoint that
@@ -168,6 +170,8 @@ def newest_intact_checkpoint(
         work_dir (str): The run's work dir.
         report (Callable[[str], None], optional): Called with one line for
             every checkpoint passed over, saying why.
+        problem_of (Callable[[str], str | None]): Why a candidate will not
+            do, or None. Defaults to :func:`intact_checkpoint_problem`.
 
     Returns:
         str | None: The checkpoint, or None if the work dir holds no intact
@@ -192,7 +196,7 @@ def newest_intact_checkpoint(
         report(f'skipping {path}: beyond {last}, the checkpoint that '
                f'{LAST_CHECKPOINT_FILE} names as the last one saved')
     for path in candidates:
-        problem = intact_checkpoint_problem(path)
+        problem = problem_of(path)
         if problem is None:
             return path
         named = ' (named by last_checkpoint)' if path == last else ''

@@ -1,8 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """What to do when a run diverged: where to continue from, and how."""
-import glob
 import os.path as osp
-import re
 import shlex
 import sys
 from typing import List, Optional, Sequence, Tuple
@@ -10,32 +8,38 @@ from typing import List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from mmista.finite import NonFiniteError, named_tensors_of, non_finite_tensors
-from .checkpoint import CheckpointError, read_checkpoint
+from .checkpoint import (intact_checkpoint_problem, newest_intact_checkpoint,
+                         read_checkpoint)
 
-_NUMBERED = re.compile(r'(epoch|iter)_(\d+)\.pth$')
 
-
-def checkpoints_newest_first(work_dir: str) -> List[str]:
-    """The ``epoch_N.pth`` / ``iter_N.pth`` files of a work dir, the
-    highest ``N`` first.
+def finite_checkpoint_problem(path: str) -> Optional[str]:
+    """Why a checkpoint is no place to continue a diverged run from: it
+    is not intact (:func:`intact_checkpoint_problem`) or its weights or
+    optimizer state hold NaN or infinity; None if it will do.
 
     Args:
-        work_dir (str): The run's work directory.
+        path (str): Checkpoint file.
 
     Returns:
-        list[str]: Paths.
+        str | None: The reason.
     """
-    found = []
-    for path in glob.glob(osp.join(glob.escape(work_dir), '*.pth')):
-        match = _NUMBERED.search(osp.basename(path))
-        if match:
-            found.append((int(match.group(2)), path))
-    return [path for _, path in sorted(found, reverse=True)]
+    problem = intact_checkpoint_problem(path)
+    if problem is not None:
+        return problem
+    checkpoint = read_checkpoint(path)
+    bad = non_finite_tensors(
+        dict(
+            named_tensors_of({
+                key: checkpoint.get(key)
+                for key in ('state_dict', 'optimizer')
+            })))
+    return f'{len(bad)} tensor(s) are not finite' if bad else None
 
 
 def newest_finite_checkpoint(work_dir: str) -> Optional[str]:
-    """The newest checkpoint of a work dir that can be read and whose
-    weights and optimizer state are all finite.
+    """The newest intact checkpoint of a work dir whose weights and
+    optimizer state are all finite (in the order of
+    :func:`newest_intact_checkpoint`).
 
     Args:
         work_dir (str): The run's work directory.
@@ -43,19 +47,8 @@ def newest_finite_checkpoint(work_dir: str) -> Optional[str]:
     Returns:
         str | None: Its path, or None if there is none.
     """
-    for path in checkpoints_newest_first(work_dir):
-        try:
-            checkpoint = read_checkpoint(path)
-        except CheckpointError:
-            continue
-        tensors = dict(
-            named_tensors_of({
-                key: checkpoint.get(key)
-                for key in ('state_dict', 'optimizer')
-            }))
-        if not non_finite_tensors(tensors):
-            return path
-    return None
+    return newest_intact_checkpoint(
+        work_dir, problem_of=finite_checkpoint_problem)
 
 
 def learning_rates(cfg: Config) -> List[Tuple[str, float]]:

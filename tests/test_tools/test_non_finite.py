@@ -2,7 +2,6 @@
 """A diverged run stops before it steps on NaN, names a checkpoint with
 finite weights and an advice that works; NaN weights or outputs are never
 exported, tested or converted."""
-import hashlib
 import re
 import shlex
 import shutil
@@ -12,16 +11,7 @@ import torch
 
 from ..utils import DIGITS_EVAL_CONFIG, TINY_TRAIN_OPTIONS, run_tool
 from .test_export import ONESTAGE_DIGITS, TINY_ONESTAGE
-
-ONE_EPOCH = [
-    option for option in TINY_TRAIN_OPTIONS
-    if not option.startswith('train_cfg.max_epochs')
-] + ['train_cfg.max_epochs=1']
-
-
-def digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
+from .test_hardening import ONE_EPOCH, digest
 
 def error_line(proc) -> str:
     """The one ``error:`` line of a failed tool, with no traceback."""
