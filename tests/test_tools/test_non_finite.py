@@ -13,6 +13,7 @@ from ..utils import DIGITS_EVAL_CONFIG, TINY_TRAIN_OPTIONS, run_tool
 from .test_export import ONESTAGE_DIGITS, TINY_ONESTAGE
 from .test_hardening import ONE_EPOCH, digest
 
+
 def error_line(proc) -> str:
     """The one ``error:`` line of a failed tool, with no traceback."""
     assert proc.returncode != 0
