@@ -18,8 +18,9 @@ default_hooks = dict(
     # Random streams seeded per epoch, so that a resumed run draws what the
     # uninterrupted one would have.
     epoch_seed=dict(type='EpochSeedHook'),
-    # Stop at the first NaN/inf loss; the last checkpoint stays the last
-    # good one.
+    # Behind FiniteOptimWrapper (no step on a NaN/inf loss or gradient
+    # norm): stop at a NaN/inf loss or score, and never write a checkpoint
+    # that holds NaN/inf, so the last checkpoint is one to continue from.
     finite_loss=dict(type='FiniteLossHook'),
     # Distributed runs validate and save one network: rank 0's BatchNorm
     # statistics go to every rank first.

@@ -134,6 +134,12 @@ BAD_INPUTS = [
         'tools/train.py', '{twostage}', '--work-dir', '{work}',
         '--cfg-options', *TINY_TWOSTAGE, 'arch_dataloader.batch_size=-1'
     ], 'arch_dataloader.batch_size must be an integer >= 1'),
+    # the sparse coding's l1 weight
+    BadInput('lam-minus-1', train_onestage('model.backbone.lam=-1'),
+             'model.backbone.lam: lam must be a positive finite number, got '
+             '-1.0; the paper uses 1e-5'),
+    BadInput('lam-text', train_onestage('model.backbone.lam=a'),
+             "model.backbone.lam: lam must be a real number, got str 'a'"),
     # classes
     BadInput('num-classes-5-of-10', train_digits('model.head.num_classes=5'),
              'model.head.num_classes=5 is below the 10 classes of '
