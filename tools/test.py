@@ -35,15 +35,15 @@ def main():
     problem = missing_data(cfg, ['test_dataloader'])
     if problem:
         sys.exit(f'error: {problem}')
-    setup_cpu_distributed(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg.fp16 = True
     with reported_errors():
+        setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
         verify_checkpoint(runner)
         metrics = runner.test()
-    finish_distributed()
+        finish_distributed()
     if args.out is not None:
         mmengine.dump(metrics, args.out)
 

@@ -110,7 +110,7 @@ def main():
         runner = build_runner(cfg)
         verify_checkpoint(runner)
         runner.train()
-    finish_distributed()
+        finish_distributed()
 
 
 if __name__ == '__main__':

@@ -8,7 +8,8 @@ from .arguments import (add_cfg_options, add_runner_args, exit_if_missing,
 from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
                          read_checkpoint, verify_checkpoint)
 from .data_check import folder_dataset_problem, missing_data
-from .dist import finish_distributed, setup_cpu_distributed
+from .dist import (collective_failure_message, collective_timeout,
+                   finish_distributed, setup_cpu_distributed)
 from .errors import disk_error_message, reported_errors
 from .peak_memory import PeakMemory, cpu_peak_memory_method
 from .runner import build_runner
@@ -19,5 +20,6 @@ __all__ = [
     'CheckpointError', 'check_fits', 'checkpoint_to_load', 'read_checkpoint',
     'verify_checkpoint', 'missing_data', 'folder_dataset_problem',
     'PeakMemory', 'cpu_peak_memory_method', 'reported_errors',
-    'disk_error_message', 'build_runner'
+    'disk_error_message', 'build_runner', 'collective_timeout',
+    'collective_failure_message'
 ]
