@@ -35,13 +35,13 @@ def main():
     args = parse_args()
     if not is_remote(args.checkpoint):
         exit_if_missing(args.checkpoint, 'checkpoint')
-    cfg = load_config(args.config, args.cfg_options, args.work_dir)
-    cfg.launcher = args.launcher
-    loaders = ['test_dataloader']
-    problem = missing_data(cfg, loaders)
-    if problem:
-        sys.exit(f'error: {problem}')
     with reported_errors():
+        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+        cfg.launcher = args.launcher
+        loaders = ['test_dataloader']
+        problem = missing_data(cfg, loaders)
+        if problem:
+            sys.exit(f'error: {problem}')
         # the checkpoint's classes first: they say best what differs
         check_test_classes(cfg, read_checkpoint(args.checkpoint),
                            args.checkpoint)
@@ -50,15 +50,14 @@ def main():
             sys.exit(f'error: {problem}')
         check_batch_sizes(cfg, loaders)
         check_num_classes(cfg, 'test_dataloader')
-    setup_cpu_distributed(cfg, args.launcher)
-    cfg.load_from = args.checkpoint
-    if args.amp:
-        cfg.test_cfg.fp16 = True
-    with reported_errors():
+        cfg.load_from = args.checkpoint
+        if args.amp:
+            cfg.test_cfg.fp16 = True
+        setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
         verify_checkpoint(runner)
         metrics = runner.test()
-    finish_distributed()
+        finish_distributed()
     if args.out is not None:
         mmengine.dump(metrics, args.out)
 

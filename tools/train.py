@@ -148,7 +148,7 @@ def main():
         except NonFiniteError as error:
             raise NonFiniteError(divergence_advice(error, runner,
                                                    sys.argv)) from error
-    finish_distributed()
+        finish_distributed()
 
 
 if __name__ == '__main__':

@@ -34,7 +34,13 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # Seconds a rank waits in a collective operation (gradient all-reduce,
+    # broadcast, barrier) for the others before it stops with an error.
+    # Longer than one rank works alone in a healthy run (rank 0 writing a
+    # checkpoint or the export, a slow first batch), much shorter than
+    # torch's defaults (gloo 30 min, NCCL 10 min); a number, as mmengine's
+    # init_dist takes it (docs/en/user_guides/distributed_and_resume.md).
+    dist_cfg=dict(backend='nccl', timeout=300),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

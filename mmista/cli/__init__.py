@@ -13,7 +13,8 @@ from .config_check import (check_batch_sizes, check_num_classes,
                            check_run_length, check_test_classes,
                            check_train_config)
 from .data_check import dataset_classes, folder_dataset_problem, missing_data
-from .dist import finish_distributed, setup_cpu_distributed
+from .dist import (collective_failure_message, collective_timeout,
+                   finish_distributed, setup_cpu_distributed)
 from .divergence import divergence_advice, newest_finite_checkpoint
 from .errors import disk_error_message, reported_errors
 from .peak_memory import PeakMemory, cpu_peak_memory_method
@@ -30,5 +31,6 @@ __all__ = [
     'check_test_classes',
     'PeakMemory', 'cpu_peak_memory_method', 'reported_errors',
     'disk_error_message', 'build_runner', 'divergence_advice',
-    'newest_finite_checkpoint'
+    'newest_finite_checkpoint', 'collective_timeout',
+    'collective_failure_message'
 ]

@@ -8,6 +8,7 @@ import sys
 from typing import Optional
 
 from mmengine.config import Config, DictAction
+from mmengine.utils import import_modules_from_strings
 
 
 def add_cfg_options(parser: argparse.ArgumentParser) -> None:
@@ -112,13 +113,26 @@ def check_overrides(cfg: Config, cfg_options: dict) -> Optional[str]:
     return None
 
 
+def _import_custom_modules(cfg: Config, path: str) -> None:
+    """Imports the config's ``custom_imports`` or exits naming the
+    module."""
+    try:
+        import_modules_from_strings(**cfg.custom_imports)
+    except ImportError as error:
+        sys.exit(f'error: --cfg-options custom_imports: {error} (the '
+                 'modules must be importable from PYTHONPATH; config: '
+                 f'{path})')
+
+
 def load_config(path: str,
                 cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None) -> Config:
     """Loads a config, applies overrides and settles the work directory.
 
     The work directory is, in order: ``work_dir``, the config's own
-    ``work_dir``, ``./work_dirs/<config name>``.
+    ``work_dir``, ``./work_dirs/<config name>``. ``custom_imports`` set by
+    an override are imported (mmengine imports a config's own when it
+    loads the file, before any override).
 
     Args:
         path (str): Config file.
@@ -135,6 +149,8 @@ def load_config(path: str,
         if problem:
             sys.exit(f'error: --cfg-options {problem} (config: {path})')
         cfg.merge_from_dict(cfg_options)
+        if any(key.split('.')[0] == 'custom_imports' for key in cfg_options):
+            _import_custom_modules(cfg, path)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
 from mmista.errors import UserError
+from .dist import collective_failure_message
 
 #: File-system errors whose message says everything: a read-only or full
 #: disk, a quota, a file-size limit, no permission.
@@ -50,7 +51,9 @@ def reported_errors(
 
     A :class:`~mmista.errors.UserError` exits with its message, a
     read-only or full disk with :func:`disk_error_message`, Ctrl-C with
-    status 130 and what ``on_interrupt`` says (e.g. how to resume). Every
+    status 130 and what ``on_interrupt`` says (e.g. how to resume), a
+    distributed rank that timed out waiting for the others or lost one of
+    them with :func:`~mmista.cli.dist.collective_failure_message`. Every
     other exception keeps its traceback: it is a bug.
 
     Args:
@@ -68,6 +71,11 @@ def reported_errors(
         if error.errno not in DISK_ERRNOS:
             raise
         sys.exit(f'error: {disk_error_message(error)}')
+    except RuntimeError as error:
+        message = collective_failure_message(error)
+        if message is None:
+            raise
+        sys.exit(f'error: {message}')
     except KeyboardInterrupt:
         detail = on_interrupt() if on_interrupt is not None else ''
         print(f'error: interrupted (Ctrl-C){"; " + detail if detail else ""}',
