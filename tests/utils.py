@@ -31,6 +31,25 @@ TINY_TRAIN_OPTIONS = [
 ]
 
 
+# One epoch of the same run.
+ONE_EPOCH = [
+    option for option in TINY_TRAIN_OPTIONS
+    if not option.startswith('train_cfg.max_epochs')
+] + ['train_cfg.max_epochs=1']
+
+ONESTAGE_DIGITS = osp.join(REPO_ROOT, 'configs', 'ista', 'onestage_digits.py')
+# The one-stage digits search at the same size: one search epoch (the cap)
+# and one evaluation epoch.
+TINY_ONESTAGE = [
+    option for option in TINY_TRAIN_OPTIONS
+    if not option.startswith(('param_scheduler', 'train_cfg'))
+] + [
+    'train_cfg.max_epochs=4',
+    'train_cfg.stages.termination.max_search_epochs=1',
+    'train_cfg.stages.phase_switch.eval_epochs=1',
+]
+
+
 def run_tool(*args, timeout=600, check=True):
     """Runs a script of ``tools/`` in a subprocess and returns it.
 

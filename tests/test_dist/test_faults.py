@@ -117,9 +117,9 @@ def test_killed_rank_restarts_and_resumes_exactly(tmp_path):
         MAX_RESTARTS='1')
     # The first start found no checkpoint and started afresh; the second
     # resumed after epoch 1, the last one finished.
-    assert 'Auto resumed from the latest checkpoint None.' in log
-    assert f'Auto resumed from the latest checkpoint {restarted}' \
-           f'/epoch_1.pth' in log
+    assert f'--resume: no intact checkpoint in {restarted} to resume ' \
+        'from; training starts from scratch' in log
+    assert f'--resume: resuming from {restarted}/epoch_1.pth' in log
     assert 'resumed epoch: 1' in log
     # No rank left a traceback (torch prefixes a rank's with [rank<r>]:).
     assert '[rank0]:' not in log and '[rank1]:' not in log

@@ -8,8 +8,7 @@ from mmista.architecture import CompressedArchitecture
 from mmista.errors import ConfigError
 from mmista.registry import MODELS
 from mmista.structures import CELL_TYPES
-from ..test_tools.test_export import ONESTAGE_DIGITS, TINY_ONESTAGE
-from ..utils import run_tool
+from ..utils import ONESTAGE_DIGITS, TINY_ONESTAGE, run_tool
 
 LAM = 1e-5
 
@@ -64,6 +63,7 @@ def test_a_run_that_stays_degenerate_stops_without_export(tmp_path):
                     str(tmp_path), '--cfg-options', *TINY_ONESTAGE,
                     'train_cfg.stages.termination.max_search_epochs=5',
                     'train_cfg.stages.termination.min_search_iters=0',
+                    'train_cfg.stages.recovery.max_degenerate_recoveries=2',
                     'model.backbone.lam=1e6', check=False)
     assert proc.returncode != 0
     log = proc.stdout + proc.stderr
@@ -72,9 +72,10 @@ def test_a_run_that_stays_degenerate_stops_without_export(tmp_path):
               if line.startswith('error: ')]
     assert len(errors) == 1
     assert errors[0].startswith(
-        'error: the sparse coding was degenerate at 3 recoveries in a row '
-        '(up to epoch 2): nodes normal 0 (max|A^T b| ')
+        'error: the sparse coding was degenerate at 2 recoveries in a row '
+        '(up to epoch 1): nodes normal 0 (max|A^T b| ')
     assert 'set model.backbone.lam below ' in errors[0]
-    assert log.count('Degenerate sparse coding after epoch') == 2
+    assert log.count('Degenerate sparse coding after epoch 0 (1 in a row, '
+                     'the run stops at 2)') == 1
     assert 'terminated after epoch' not in log
     assert not (tmp_path / 'export').exists()

@@ -22,7 +22,7 @@ def test_benchmark_prints_the_headline_figures(search):
     assert report['config']['search'] == search
     for key in ('ista_over_target_step', 'dense_over_ista_step',
                 'ista_over_target_peak_mem', 'recovery_ms',
-                'recovery_with_budget_ms'):
+                'recovery_with_budget_ms', 'finite_check_step'):
         assert report[key] > 0
         # exact here and below: the tool prints these very floats, and JSON
         # keeps a float64 exactly
@@ -30,6 +30,8 @@ def test_benchmark_prints_the_headline_figures(search):
         assert isinstance(report['targets'][key]['holds'], bool)
     steps = report['step_seconds_median']
     assert report['ista_over_target_step'] == steps['ista'] / steps['target']
+    assert report['finite_check_step'] == \
+        steps['target'] / steps['target_unchecked']
     assert all(len(report['step_seconds'][m]) == 2 for m in steps)
     mem = report['peak_mem_mib']
     assert all(mem[m] > 0 for m in ('ista', 'target', 'dense'))

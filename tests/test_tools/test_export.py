@@ -8,27 +8,12 @@ import cv2
 import pytest
 
 from mmista.datasets import load_digit_images
-from ..utils import REPO_ROOT, TINY_TRAIN_OPTIONS, run_tool
-
-ONESTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/onestage_digits.py'
-# The train tests' tiny network, one search epoch (the cap) and one
-# evaluation epoch.
-TINY_ONESTAGE = [
-    option for option in TINY_TRAIN_OPTIONS
-    if not option.startswith(('param_scheduler', 'train_cfg'))
-] + [
-    'train_cfg.max_epochs=4',
-    'train_cfg.stages.termination.max_search_epochs=1',
-    'train_cfg.stages.phase_switch.eval_epochs=1',
-]
+from ..utils import ONESTAGE_DIGITS, TINY_ONESTAGE, run_tool
 
 
-@pytest.fixture(scope='module')
-def search_dir(tmp_path_factory):
-    work_dir = tmp_path_factory.mktemp('onestage_export')
-    run_tool('tools/train.py', ONESTAGE_DIGITS, '--work-dir', str(work_dir),
-             '--cfg-options', *TINY_ONESTAGE)
-    return work_dir
+@pytest.fixture
+def search_dir(onestage_search_dir):
+    return onestage_search_dir
 
 
 def test_exported_model_in_mmpretrain(search_dir, tmp_path):

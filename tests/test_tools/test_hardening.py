@@ -7,22 +7,14 @@ import pytest
 
 from ..utils import DIGITS_EVAL_CONFIG, TINY_TRAIN_OPTIONS, run_tool
 
-ONE_EPOCH = [
-    option for option in TINY_TRAIN_OPTIONS
-    if not option.startswith('train_cfg.max_epochs')
-] + ['train_cfg.max_epochs=1']
-
 
 def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope='module')
-def one_epoch_checkpoint(tmp_path_factory):
-    work_dir = tmp_path_factory.mktemp('one_epoch')
-    run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir',
-             str(work_dir), '--cfg-options', *ONE_EPOCH)
-    return work_dir / 'epoch_1.pth'
+@pytest.fixture
+def one_epoch_checkpoint(one_epoch_dir):
+    return one_epoch_dir / 'epoch_1.pth'
 
 
 def test_truncated_checkpoint_is_named(one_epoch_checkpoint, tmp_path):
