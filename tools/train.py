@@ -17,6 +17,7 @@ from mmista.cli import (add_runner_args, build_runner, check_train_config,
                         newest_intact_checkpoint, parse_runner_args,
                         reported_errors, setup_cpu_distributed,
                         verify_checkpoint)
+from mmista.cli.data_root import set_data_root
 from mmista.fileio import check_writable
 from mmista.finite import NonFiniteError
 
@@ -25,6 +26,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--data-root',
+        help='read the data from this folder: sets data_root in every '
+        'dataset of the config that has one (through wrappers such as '
+        'KFoldDataset) and prints the keys it set')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -131,6 +137,11 @@ def main():
     with reported_errors(lambda: interrupted_advice(cfg, args.config)):
         cfg = merge_args(
             load_config(args.config, args.cfg_options, args.work_dir), args)
+        if args.data_root is not None:
+            keys = set_data_root(cfg, args.data_root)
+            if os.environ.get('RANK', '0') == '0':
+                print(f'--data-root: set {", ".join(keys)} to '
+                      f'{args.data_root}', file=sys.stderr, flush=True)
         # an automatic resume continues from the newest intact checkpoint
         choose_resume_checkpoint(cfg, resume_message)
         loaders = ['train_dataloader', 'arch_dataloader', 'val_dataloader']

@@ -18,8 +18,35 @@ _REQUIRED_SUBDIRS = {
     'CIFAR10': 'cifar-10-batches-py',
     'CIFAR100': 'cifar-100-python',
 }
+#: What a dataset type reads under its ``data_root``, for the messages
+#: (docs/en/user_guides/data_preparation.md shows the trees).
+EXPECTED_TREES = {
+    'CIFAR10': 'cifar-10-batches-py/{data_batch_1..data_batch_5,test_batch,'
+    'batches.meta}',
+    'CIFAR100': 'cifar-100-python/{train,test,meta}',
+    'ImageNet': '{train,val}/<wnid>/*.JPEG and meta/{train,val}.txt',
+}
 _LOADERS = ('train_dataloader', 'arch_dataloader', 'val_dataloader',
             'test_dataloader')
+
+
+def expected_tree(dataset: dict) -> Optional[str]:
+    """The files a dataset config reads, as a path pattern.
+
+    Args:
+        dataset (dict): A dataset config.
+
+    Returns:
+        str | None: E.g. ``data/cifar10/cifar-10-batches-py/{data_batch_1..
+        data_batch_5,test_batch,batches.meta}``, or None for a type without
+        a fixed layout.
+    """
+    dataset_type = str(dataset.get('type', '')).split('.')[-1]
+    root = dataset.get('data_root', '')
+    if dataset_type in EXPECTED_TREES:
+        return osp.join(root, EXPECTED_TREES[dataset_type])
+    folder = _image_folder(dataset)
+    return None if folder is None else osp.join(folder, '<class>/<image>')
 
 
 def missing_data(cfg: Config,
@@ -43,10 +70,14 @@ def missing_data(cfg: Config,
             subdir = _REQUIRED_SUBDIRS.get(dataset.get('type'))
             folder = osp.join(root, subdir) if subdir else root
             if not osp.isdir(folder):
+                dataset_type = str(dataset.get('type')).split('.')[-1]
+                tree = expected_tree(dataset)
+                reads = f' reads {tree}' if tree else ''
                 return (f'{key}.data_root: the folder {folder} does not '
-                        f'exist ({dataset.get("type")}; nothing is '
+                        f'exist ({dataset_type}{reads}; nothing is '
                         'downloaded at run time). Put the data there, or '
-                        f'point --cfg-options {key}.data_root=PATH at it.')
+                        f'point --cfg-options {key}.data_root=PATH at it '
+                        '(--data-root PATH sets every dataset\'s).')
     return None
 
 

@@ -9,7 +9,15 @@ train_pipeline = [
     dict(type='RandomCrop', crop_size=32, padding=2),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='PackInputs')]
+# The test pipeline also serves a user's image (the export's config,
+# mmpretrain's inferencer): grey, light ink on black, resized to 32x32 as
+# the digits are.
+# Both steps leave the dataset's own 32x32 digits unchanged, bit for bit.
+test_pipeline = [
+    dict(type='mmista.GreyInkOnBlack'),
+    dict(type='Resize', scale=(32, 32)),
+    dict(type='PackInputs'),
+]
 
 train_dataloader = dict(
     batch_size=64,
