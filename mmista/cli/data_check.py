@@ -6,6 +6,7 @@ import os
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Tuple
 
+import cv2
 import mmcv
 import mmengine
 from mmengine.config import Config
@@ -113,15 +114,21 @@ def _image_folder(dataset: dict) -> Optional[str]:
 
 
 def _unreadable(paths: List[str]) -> Optional[str]:
-    """The first image that does not decode as the pipeline decodes it."""
-    for path in paths:
-        try:
-            with open(path, 'rb') as file:
-                image = mmcv.imfrombytes(file.read(), flag='color')
-        except Exception:  # noqa: BLE001  (any decoder error)
-            image = None
-        if image is None:
-            return path
+    """The first image that does not decode as the pipeline decodes it
+    (OpenCV's own log of the failure silenced: the message names it)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        for path in paths:
+            try:
+                with open(path, 'rb') as file:
+                    image = mmcv.imfrombytes(file.read(), flag='color')
+            except Exception:  # noqa: BLE001  (any decoder error)
+                image = None
+            if image is None:
+                return path
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     return None
 
 

@@ -1,0 +1,177 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Checking a config's data before a run (tools/analysis_tools/
+check_data.py) and pointing every dataset at one folder (--data-root), on
+the trees docs/en/user_guides/data_preparation.md shows."""
+import numpy as np
+import pytest
+from mmengine.config import Config
+from PIL import Image
+
+from mmista.cli.data_report import DataError, check_config_data
+from mmista.cli.data_root import set_data_root
+from mmista.datasets import load_digit_images
+from mmista.errors import ConfigError
+from ..utils import REPO_ROOT, run_tool
+
+CHECK = 'tools/analysis_tools/check_data.py'
+CUSTOM = f'{REPO_ROOT}/configs/ista/onestage_custom.py'
+
+
+def config(name: str) -> Config:
+    return Config.fromfile(f'{REPO_ROOT}/configs/ista/{name}.py')
+
+
+def test_digits_config_passes():
+    proc = run_tool(CHECK, 'configs/ista/twostage_digits.py')
+    assert proc.stdout.splitlines() == [
+        'train_dataloader: KFoldDataset(DigitsDataset): 718 images, '
+        '10 classes; read 4 through the pipeline (3x32x32)',
+        'arch_dataloader: KFoldDataset(DigitsDataset): 719 images, '
+        '10 classes; read 4 through the pipeline (3x32x32)',
+        'val_dataloader: DigitsDataset: 360 images, 10 classes; read 4 '
+        'through the pipeline (3x32x32)',
+        'test_dataloader: the dataset of val_dataloader',
+    ]
+    assert proc.stderr.strip().endswith(
+        'data of configs/ista/twostage_digits.py: ok')
+
+
+def test_missing_cifar_folder_is_one_line_naming_key_and_tree(tmp_path):
+    proc = run_tool(
+        CHECK,
+        'configs/ista/onestage_cifar10.py',
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={tmp_path}/nowhere',
+        check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        f'error: train_dataloader.dataset.data_root: the folder {tmp_path}/'
+        'nowhere/cifar-10-batches-py does not exist (CIFAR10 reads '
+        f'{tmp_path}/nowhere/cifar-10-batches-py/{{data_batch_1..'
+        'data_batch_5,test_batch,batches.meta}')
+
+
+def test_incomplete_cifar_folder_names_the_missing_file(tmp_path):
+    folder = tmp_path / 'cifar-10-batches-py'
+    folder.mkdir()
+    (folder / 'data_batch_1').write_bytes(b'not the real batch')
+    cfg = config('onestage_cifar10')
+    set_data_root(cfg, str(tmp_path))
+    with pytest.raises(DataError, match='data_batch_1 does not match its '
+                       'md5'):
+        check_config_data(cfg)
+    (folder / 'data_batch_1').unlink()
+    with pytest.raises(DataError, match=f'{folder}/data_batch_1 is missing'):
+        check_config_data(cfg)
+
+
+def test_data_root_sets_the_keys_of_each_config_family():
+    twostage = config('twostage_cifar10')
+    assert set_data_root(twostage, '/data/c10') == [
+        'train_dataloader.dataset.dataset.data_root',
+        'arch_dataloader.dataset.dataset.data_root',
+        'val_dataloader.dataset.dataset.data_root',
+        'test_dataloader.dataset.dataset.data_root',
+    ]
+    assert twostage.arch_dataloader.dataset.dataset.data_root == '/data/c10'
+    for name in ('onestage_cifar10', 'onestage_imagenet', 'onestage_custom'):
+        assert set_data_root(config(name), '/data/x') == [
+            'train_dataloader.dataset.data_root',
+            'val_dataloader.dataset.data_root',
+            'test_dataloader.dataset.data_root',
+        ]
+    with pytest.raises(ConfigError, match='no dataset of this config has a '
+                       'data_root'):
+        set_data_root(config('onestage_digits'), '/data/x')
+
+
+def write_png(pixels: np.ndarray, path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+
+
+@pytest.fixture(scope='module')
+def digit_folder(tmp_path_factory):
+    """``train/<digit>/`` (2 images per class) and ``val/<digit>/`` (1)."""
+    root = tmp_path_factory.mktemp('digit_folder')
+    images, labels = load_digit_images()
+    for label in range(10):
+        indices = np.flatnonzero(labels == label)[:3]
+        for split, index in zip(('train', 'train', 'val'), indices):
+            path = root / split / str(label) / f'{index}.png'
+            write_png(images[index], path)
+    return root
+
+
+def test_custom_folder_report_and_corrupt_image(digit_folder, tmp_path):
+    cfg = Config.fromfile(CUSTOM)
+    set_data_root(cfg, str(digit_folder))
+    lines = [report.line() for report in check_config_data(cfg)]
+    assert lines == [
+        f'train_dataloader: CustomDataset in {digit_folder}: 20 images, 10 '
+        'classes; read 4 through the pipeline (3x32x32)',
+        f'val_dataloader: CustomDataset in {digit_folder}: 10 images, 10 '
+        'classes; read 4 through the pipeline (3x32x32)',
+        'test_dataloader: the dataset of val_dataloader',
+    ]
+    broken = digit_folder / 'val' / '3' / 'broken.png'
+    broken.write_bytes(b'\x89PNG\r\n\x1a\n' + b'\0' * 40)
+    try:
+        proc = run_tool(CHECK, CUSTOM, '--data-root', str(digit_folder),
+                        check=False)
+    finally:
+        broken.unlink()
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f'error: val_dataloader.dataset: cannot read the image {broken}; '
+        'remove or re-save it'
+    ]
+
+
+def test_annotation_file_naming_a_missing_image(digit_folder):
+    cfg = Config.fromfile(CUSTOM)
+    set_data_root(cfg, str(digit_folder))
+    listed = sorted(
+        str(path.relative_to(digit_folder / 'val'))
+        for path in (digit_folder / 'val').glob('*/*.png'))
+    ann = digit_folder / 'val.txt'
+    ann.write_text(''.join(f'{path} {path.split("/")[0]}\n'
+                           for path in listed) + '3/gone.png 3\n')
+    cfg.val_dataloader.dataset.ann_file = str(ann)
+    cfg.test_dataloader = cfg.val_dataloader
+    with pytest.raises(DataError) as error:
+        check_config_data(cfg)
+    assert str(error.value) == (
+        'val_dataloader.dataset: 1 of 11 images listed are not there, the '
+        f'first {digit_folder}/val/3/gone.png; fix the annotation file or '
+        'the folder')
+
+
+def test_imagenet_tree_with_meta_files(tmp_path):
+    """The ImageNet layout of the docs: train/<wnid>/*.JPEG, val/<wnid>/,
+    meta/train.txt and meta/val.txt (``<path> <label>`` lines)."""
+    images, _ = load_digit_images(image_size=48)
+    meta = {'train': [], 'val': []}
+    for label, wnid in enumerate(('n01440764', 'n01443537')):
+        for split, count in (('train', 3), ('val', 2)):
+            for i in range(count):
+                name = f'{wnid}/{wnid}_{i}.JPEG'
+                path = tmp_path / split / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(images[label * 5 + i]).save(path, 'JPEG')
+                meta[split].append(f'{name} {label}\n')
+    (tmp_path / 'meta').mkdir()
+    for split, lines in meta.items():
+        (tmp_path / 'meta' / f'{split}.txt').write_text(''.join(lines))
+    cfg = config('onestage_imagenet')
+    set_data_root(cfg, str(tmp_path))
+    lines = [report.line() for report in check_config_data(cfg, num_read=2)]
+    assert lines == [
+        f'train_dataloader: ImageNet in {tmp_path}: 6 images, 2 classes; '
+        'read 2 through the pipeline (3x224x224)',
+        f'val_dataloader: ImageNet in {tmp_path}: 4 images, 2 classes; '
+        'read 2 through the pipeline (3x224x224)',
+        'test_dataloader: the dataset of val_dataloader',
+    ]
