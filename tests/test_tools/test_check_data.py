@@ -175,3 +175,26 @@ def test_imagenet_tree_with_meta_files(tmp_path):
         'read 2 through the pipeline (3x224x224)',
         'test_dataloader: the dataset of val_dataloader',
     ]
+
+
+def test_train_data_root_moves_all_three_keys_of_a_twostage_search(
+        digit_folder, tmp_path):
+    """One epoch of the two-stage custom search on the folder, pointed at
+    it by --data-root alone (train, arch and val/test datasets)."""
+    proc = run_tool(
+        'tools/train.py', f'{REPO_ROOT}/configs/ista/twostage_custom.py',
+        '--data-root', str(digit_folder), '--work-dir', str(tmp_path),
+        '--cfg-options', 'model.backbone.channels=4',
+        'model.backbone.layers=4', 'model.head.in_channels=64',
+        'train_cfg.max_epochs=1', 'train_dataloader.batch_size=5',
+        'arch_dataloader.batch_size=5', 'train_dataloader.num_workers=0',
+        'arch_dataloader.num_workers=0', 'val_dataloader.num_workers=0')
+    assert ('--data-root: set train_dataloader.dataset.dataset.data_root, '
+            'arch_dataloader.dataset.dataset.data_root, '
+            'val_dataloader.dataset.data_root, '
+            f'test_dataloader.dataset.data_root to {digit_folder}'
+            ) in proc.stderr
+    assert (tmp_path / 'genotype.json').is_file()
+    dumped = Config.fromfile(tmp_path / 'twostage_custom.py')
+    assert dumped.arch_dataloader.dataset.dataset.data_root == str(
+        digit_folder)
