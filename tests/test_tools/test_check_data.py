@@ -68,16 +68,29 @@ def test_incomplete_cifar_folder_names_the_missing_file(tmp_path):
 
 
 def test_data_root_sets_the_keys_of_each_config_family():
-    twostage = config('twostage_cifar10')
-    assert set_data_root(twostage, '/data/c10') == [
+    """The keys the data-preparation page lists for each family."""
+    for path in ('configs/ista/twostage_cifar10.py',
+                 'configs/dense/twostage_cifar10.py'):
+        twostage = Config.fromfile(f'{REPO_ROOT}/{path}')
+        assert set_data_root(twostage, '/data/c10') == [
+            'train_dataloader.dataset.dataset.data_root',
+            'arch_dataloader.dataset.dataset.data_root',
+            'val_dataloader.dataset.dataset.data_root',
+            'test_dataloader.dataset.dataset.data_root',
+        ]
+        assert twostage.arch_dataloader.dataset.dataset.data_root == \
+            '/data/c10'
+    assert set_data_root(config('twostage_custom'), '/data/x') == [
         'train_dataloader.dataset.dataset.data_root',
         'arch_dataloader.dataset.dataset.data_root',
-        'val_dataloader.dataset.dataset.data_root',
-        'test_dataloader.dataset.dataset.data_root',
+        'val_dataloader.dataset.data_root',
+        'test_dataloader.dataset.data_root',
     ]
-    assert twostage.arch_dataloader.dataset.dataset.data_root == '/data/c10'
-    for name in ('onestage_cifar10', 'onestage_imagenet', 'onestage_custom'):
-        assert set_data_root(config(name), '/data/x') == [
+    for path in ('ista/onestage_cifar10', 'ista/onestage_imagenet',
+                 'ista/onestage_custom', 'nets/ista_twostage_cifar10',
+                 'nets/ista_onestage_imagenet'):
+        one = Config.fromfile(f'{REPO_ROOT}/configs/{path}.py')
+        assert set_data_root(one, '/data/x') == [
             'train_dataloader.dataset.data_root',
             'val_dataloader.dataset.data_root',
             'test_dataloader.dataset.data_root',
@@ -165,16 +178,27 @@ def test_imagenet_tree_with_meta_files(tmp_path):
     (tmp_path / 'meta').mkdir()
     for split, lines in meta.items():
         (tmp_path / 'meta' / f'{split}.txt').write_text(''.join(lines))
-    cfg = config('onestage_imagenet')
-    set_data_root(cfg, str(tmp_path))
-    lines = [report.line() for report in check_config_data(cfg, num_read=2)]
-    assert lines == [
+    expected = [
         f'train_dataloader: ImageNet in {tmp_path}: 6 images, 2 classes; '
         'read 2 through the pipeline (3x224x224)',
         f'val_dataloader: ImageNet in {tmp_path}: 4 images, 2 classes; '
         'read 2 through the pipeline (3x224x224)',
         'test_dataloader: the dataset of val_dataloader',
     ]
+    cfg = config('onestage_imagenet')
+    set_data_root(cfg, str(tmp_path))
+    assert [report.line()
+            for report in check_config_data(cfg, num_read=2)] == expected
+    # Without meta/, mmpretrain's ImageNet reads the class folders and
+    # wants all 1,000: a subset needs annotation files.
+    for split in meta:
+        (tmp_path / 'meta' / f'{split}.txt').unlink()
+    with pytest.raises(DataError) as error:
+        check_config_data(cfg)
+    assert str(error.value) == (
+        'train_dataloader.dataset: cannot build ImageNet: The number of '
+        "subfolders (2) doesn't match the number of specified classes "
+        '(1000). Please check the data folder.')
 
 
 def test_train_data_root_moves_all_three_keys_of_a_twostage_search(
