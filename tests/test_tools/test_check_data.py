@@ -2,6 +2,8 @@
 """Checking a config's data before a run (tools/analysis_tools/
 check_data.py) and pointing every dataset at one folder (--data-root), on
 the trees docs/en/user_guides/data_preparation.md shows."""
+import subprocess
+
 import numpy as np
 import pytest
 from mmengine.config import Config
@@ -168,18 +170,18 @@ def test_imagenet_tree_with_meta_files(tmp_path):
     images, _ = load_digit_images(image_size=48)
     meta = {'train': [], 'val': []}
     for label, wnid in enumerate(('n01440764', 'n01443537')):
-        for split, count in (('train', 3), ('val', 2)):
+        for split, count in (('train', 10), ('val', 2)):
             for i in range(count):
                 name = f'{wnid}/{wnid}_{i}.JPEG'
                 path = tmp_path / split / name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(images[label * 5 + i]).save(path, 'JPEG')
+                Image.fromarray(images[label * 12 + i]).save(path, 'JPEG')
                 meta[split].append(f'{name} {label}\n')
     (tmp_path / 'meta').mkdir()
     for split, lines in meta.items():
         (tmp_path / 'meta' / f'{split}.txt').write_text(''.join(lines))
     expected = [
-        f'train_dataloader: ImageNet in {tmp_path}: 6 images, 2 classes; '
+        f'train_dataloader: ImageNet in {tmp_path}: 20 images, 2 classes; '
         'read 2 through the pipeline (3x224x224)',
         f'val_dataloader: ImageNet in {tmp_path}: 4 images, 2 classes; '
         'read 2 through the pipeline (3x224x224)',
@@ -189,10 +191,21 @@ def test_imagenet_tree_with_meta_files(tmp_path):
     set_data_root(cfg, str(tmp_path))
     assert [report.line()
             for report in check_config_data(cfg, num_read=2)] == expected
+    # The FAQ's subset: every 10th line of the annotation file.
+    subprocess.run(
+        "awk 'NR % 10 == 1' meta/train.txt > meta/train_10pct.txt",
+        shell=True, cwd=tmp_path, check=True)
+    proc = run_tool(
+        CHECK, 'configs/ista/onestage_imagenet.py', '--data-root',
+        str(tmp_path), '--read', '1', '--cfg-options',
+        'train_dataloader.dataset.ann_file=meta/train_10pct.txt')
+    assert (f'train_dataloader: ImageNet in {tmp_path}: 2 images, 2 classes'
+            in proc.stdout)
     # Without meta/, mmpretrain's ImageNet reads the class folders and
     # wants all 1,000: a subset needs annotation files.
     for split in meta:
         (tmp_path / 'meta' / f'{split}.txt').unlink()
+    (tmp_path / 'meta' / 'train_10pct.txt').unlink()
     with pytest.raises(DataError) as error:
         check_config_data(cfg)
     assert str(error.value) == (
