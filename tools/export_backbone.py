@@ -56,7 +56,9 @@ def main():
         meta = checkpoint.get('meta', {})
         try:
             paths = export_search_model(
-                model, cfg, args.out,
+                model,
+                cfg,
+                args.out,
                 meta=dict(source=args.checkpoint, epoch=meta.get('epoch')))
         except ValueError as err:
             sys.exit(f'error: {err}')

@@ -98,8 +98,10 @@ def test_unknown_heads_and_necks_are_left_alone(configs, neck, head):
 def test_a_backbone_that_cannot_be_built_names_the_key(configs):
     cfg = changed(configs[DIGITS_EVAL_CONFIG],
                   **{'model.backbone.out_indices': [40]})
-    with pytest.raises(ConfigError, match=r'^model\.backbone cannot be '
-                       r'built: out_indices entry 40 is out of range'):
+    with pytest.raises(
+            ConfigError,
+            match=r'^model\.backbone cannot be '
+            r'built: out_indices entry 40 is out of range'):
         fit_head_to_backbone(cfg)
 
 
@@ -112,12 +114,12 @@ def test_fitting_draws_no_random_numbers(configs):
 
 def test_the_width_change_example_trains_and_is_logged(tmp_path):
     """The documented width change, as a user types it, on a tiny run."""
-    proc = run_tool(
-        'tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir', str(tmp_path),
-        '--cfg-options', 'model.backbone.channels=4',
-        'train_dataloader.dataset.indices=64',
-        'val_dataloader.dataset.indices=32', 'train_cfg.max_epochs=1',
-        'param_scheduler.T_max=1')
+    proc = run_tool('tools/train.py', DIGITS_EVAL_CONFIG, '--work-dir',
+                    str(tmp_path), '--cfg-options',
+                    'model.backbone.channels=4',
+                    'train_dataloader.dataset.indices=64',
+                    'val_dataloader.dataset.indices=32',
+                    'train_cfg.max_epochs=1', 'param_scheduler.T_max=1')
     lines = re.findall(r'model\.head\.\S+ follows the backbone: .*',
                        proc.stdout + proc.stderr)
     assert lines == [
