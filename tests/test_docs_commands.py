@@ -28,8 +28,8 @@ config an earlier run writes (``work_dirs/...``, and
 that run.
 
 One test per (page, command), named by both; commands that give the same
-model share one build and step, so the whole file takes well under a
-minute.
+model share one build and step: about half a minute of CPU for the
+whole file.
 """
 import contextlib
 import copy
