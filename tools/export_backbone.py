@@ -18,7 +18,8 @@ from mmengine.registry import init_default_scope
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.apis import export_search_model
 from mmista.cli import (add_cfg_options, check_fits, exit_if_missing,
-                        load_config, read_checkpoint, reported_errors)
+                        fit_head_to_backbone, load_config, read_checkpoint,
+                        reported_errors)
 from mmista.finite import check_finite
 from mmista.registry import MODELS
 
@@ -38,6 +39,9 @@ def main():
     exit_if_missing(args.checkpoint, 'checkpoint')
     cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmista'))
+    with reported_errors():
+        for change in fit_head_to_backbone(cfg):
+            print(change, file=sys.stderr)
     model = MODELS.build(cfg.model)
     if not hasattr(getattr(model, 'backbone', None), 'architecture'):
         sys.exit(f'error: {args.config} does not describe a search model '
@@ -52,7 +56,9 @@ def main():
         meta = checkpoint.get('meta', {})
         try:
             paths = export_search_model(
-                model, cfg, args.out,
+                model,
+                cfg,
+                args.out,
                 meta=dict(source=args.checkpoint, epoch=meta.get('epoch')))
         except ValueError as err:
             sys.exit(f'error: {err}')

@@ -9,10 +9,12 @@ budget uses.
 """
 import argparse
 import json
+import sys
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.analysis import model_complexity
-from mmista.cli import add_cfg_options, load_config
+from mmista.cli import (add_cfg_options, fit_head_to_backbone, load_config,
+                        reported_errors)
 
 
 def parse_args():
@@ -31,7 +33,10 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    print(json.dumps(model_complexity(cfg, args.shape)))
+    with reported_errors():
+        for change in fit_head_to_backbone(cfg):
+            print(change, file=sys.stderr)
+        print(json.dumps(model_complexity(cfg, args.shape)))
 
 
 if __name__ == '__main__':
