@@ -112,8 +112,7 @@ def _exported_hooks(run_cfg: dict, left_out: List[str]) -> tuple:
     stages = (run_cfg.get('train_cfg') or {}).get('stages') or {}
     for stage in stages.values():
         if type_name(stage) in EXPORT_HOOK_TYPES and not any(
-                type_name(hook) == type_name(stage)
-                for hook in custom_hooks):
+                type_name(hook) == type_name(stage) for hook in custom_hooks):
             custom_hooks.append(stage)
     return default_hooks, custom_hooks
 
@@ -187,6 +186,6 @@ def exported_config(run_cfg: Config, backbone_cfg: dict) -> Config:
             'the fine-tune config.',
             logger='current',
             level=logging.WARNING)
-    cfg['custom_imports'] = dict(imports=['mmista'],
-                                 allow_failed_imports=False)
+    cfg['custom_imports'] = dict(
+        imports=['mmista'], allow_failed_imports=False)
     return Config(cfg)

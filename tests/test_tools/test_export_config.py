@@ -43,8 +43,8 @@ SEARCH_KEYS = {
 #: Top-level keys of the search's training, refused in the export (a
 #: fine-tune config gives its own).
 TRAINING_KEYS = {
-    'train_cfg', 'train_dataloader', 'param_scheduler', 'load_from',
-    'resume', 'work_dir', 'launcher'
+    'train_cfg', 'train_dataloader', 'param_scheduler', 'load_from', 'resume',
+    'work_dir', 'launcher'
 }
 
 
@@ -79,8 +79,7 @@ def outside_mmista(name: str) -> bool:
 
 
 def registered_by_mmista(name: str) -> bool:
-    return any(name in registry.module_dict
-               for registry in MMISTA_REGISTRIES)
+    return any(name in registry.module_dict for registry in MMISTA_REGISTRIES)
 
 
 @pytest.fixture(scope='module')
@@ -117,10 +116,12 @@ def test_export_config_holds_no_search_part(export):
         'PhaseSwitchHook', 'ExportHook', 'GenotypeLoggerHook'
     }
     # the search's own config had them
-    search = Config.fromfile(
-        next(export.parent.glob('*/vis_data/config.py'))).to_dict()
-    assert {'model_wrapper_cfg', 'min_search_iters', 'train_dataloader',
-            'optim_wrapper'} <= set(search)
+    search = Config.fromfile(next(
+        export.parent.glob('*/vis_data/config.py'))).to_dict()
+    assert {
+        'model_wrapper_cfg', 'min_search_iters', 'train_dataloader',
+        'optim_wrapper'
+    } <= set(search)
     assert 'stages' in search['train_cfg']
 
 
@@ -131,8 +132,7 @@ def test_get_model_gives_the_search_accuracy(export):
     scalars = next(export.parent.glob('*/vis_data/scalars.json'))
     searched = [
         json.loads(line)['accuracy/top1']
-        for line in scalars.read_text().splitlines()
-        if 'accuracy/top1' in line
+        for line in scalars.read_text().splitlines() if 'accuracy/top1' in line
     ][-1]
     model = get_model(
         str(export / 'config.py'), pretrained=str(export / 'model.pth'))
