@@ -14,8 +14,6 @@ from mmista.models.genotype_record import GENOTYPE_META
 from mmista.visualization import draw_genotype
 from .export_config import exported_config
 
-__all__ = ['EXPORT_FILES', 'export_search_model', 'exported_config']
-
 #: What an export folder holds (and the drawings of both cells).
 EXPORT_FILES = ('genotype.json', 'config.py', 'model.pth')
 

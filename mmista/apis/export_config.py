@@ -3,7 +3,7 @@
 of the derived network needs, copied from the search run by allow-lists."""
 import copy
 import logging
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -92,11 +92,11 @@ def scoped(cfg: dict, registry: Registry = MODELS) -> dict:
     return cfg
 
 
-def _exported_hooks(run_cfg: dict, left_out: List[str]) -> tuple:
+def _exported_hooks(run_cfg: dict) -> Tuple[dict, list, List[str]]:
     """The run's default hooks and custom hooks of
-    :data:`EXPORT_HOOK_TYPES`, and the drop-path stage of a one-stage
-    search as a custom hook."""
-    default_hooks = {}
+    :data:`EXPORT_HOOK_TYPES`, with the drop-path stage of a one-stage
+    search as a custom hook, and the names of the hooks left out."""
+    default_hooks, left_out = {}, []
     for key, hook in (run_cfg.get('default_hooks') or {}).items():
         # None disables one of mmengine's default hooks: kept
         if hook is None or type_name(hook) in EXPORT_HOOK_TYPES:
@@ -114,7 +114,7 @@ def _exported_hooks(run_cfg: dict, left_out: List[str]) -> tuple:
         if type_name(stage) in EXPORT_HOOK_TYPES and not any(
                 type_name(hook) == type_name(stage) for hook in custom_hooks):
             custom_hooks.append(stage)
-    return default_hooks, custom_hooks
+    return default_hooks, custom_hooks, left_out
 
 
 def _eval_split(run_cfg: dict, split: str) -> dict:
@@ -175,8 +175,7 @@ def exported_config(run_cfg: Config, backbone_cfg: dict) -> Config:
             cfg[key] = run[key]
     for split in _EVAL_LOOP_TYPES:
         cfg.update(_eval_split(run, split))
-    left_out = []
-    cfg['default_hooks'], custom_hooks = _exported_hooks(run, left_out)
+    cfg['default_hooks'], custom_hooks, left_out = _exported_hooks(run)
     if custom_hooks:
         cfg['custom_hooks'] = custom_hooks
     if left_out:

@@ -3,17 +3,21 @@
 key of the search anywhere in it, and mmpretrain's ``get_model`` on it
 gives the search's validation accuracy."""
 import json
+import logging
 
 import mmengine.registry
 import mmpretrain.registry
 import pytest
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 from mmengine.registry import Registry, init_default_scope
 from mmengine.runner import Runner
 from mmpretrain import get_model
 
 import mmista.registry
+from mmista.apis import exported_config
+from ..utils import REPO_ROOT
 
 #: The mmista types a classifier run of a derived network may build; any
 #: other type must be one of mmpretrain's or mmengine's.
@@ -146,3 +150,40 @@ def test_get_model_gives_the_search_accuracy(export):
     metrics = evaluator.evaluate(len(loader.dataset))
     assert len(loader.dataset) == 64
     assert metrics['accuracy/top1'] == pytest.approx(searched, abs=1e-6)
+
+
+def test_keys_and_hooks_a_search_adds_stay_out():
+    """Allow-lists: a setting or hook that a search config adds (here a new
+    key, a new stage, a user's hook) never reaches the export."""
+    run_cfg = Config.fromfile(f'{REPO_ROOT}/configs/ista/onestage_digits.py')
+    run_cfg.merge_from_dict({
+        'future_search_setting':
+        3,
+        'train_cfg.stages.future_stage':
+        dict(type='TerminationHook'),
+        'default_hooks.genotype_logger':
+        dict(type='GenotypeLoggerHook'),
+        'default_hooks.visualization':
+        None,
+    })
+    run_cfg.custom_hooks = [dict(type='EMAHook')]
+    backbone = dict(type='DerivedNet', genotype='ista_onestage_cifar10')
+    messages = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        cfg = exported_config(run_cfg, backbone).to_dict()
+    finally:
+        logger.removeHandler(handler)
+    assert set(cfg) == EXPORT_KEYS
+    assert 'genotype_logger' not in cfg['default_hooks']
+    assert cfg['default_hooks']['visualization'] is None  # still disabled
+    assert cfg['custom_hooks'] == [
+        dict(type='DropPathRampHook', drop_path_rate=0.1)
+    ]
+    assert not [path for path, key, _ in entries(cfg) if key in SEARCH_KEYS]
+    assert ('leaves out hooks that are not those of a classifier run: '
+            'default_hooks.genotype_logger (GenotypeLoggerHook), '
+            'custom_hooks EMAHook') in ' '.join(messages)
