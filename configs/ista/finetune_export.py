@@ -4,7 +4,10 @@
 # num_classes classes, trained with SGD (lr 0.01 cosine to 0) for
 # max_epochs. Edit the _base_ path (the export's config.py, relative to
 # this file), the checkpoint next to it, the new data and its number of
-# classes.
+# classes. The export holds a plain classifier run (its runtime, and the
+# search's drop-path ramp among custom_hooks: custom_hooks = [] trains
+# without it; docs/en/user_guides/export.md), so this runs in one process
+# or in several (bash tools/dist_train.sh configs/ista/finetune_export.py 2).
 _base_ = ['../../work_dirs/custom/export/config.py']
 checkpoint = 'work_dirs/custom/export/model.pth'
 data_root = 'data/other'

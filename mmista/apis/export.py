@@ -1,6 +1,5 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Export a one-stage search model as a plain mmpretrain classifier."""
-import copy
 import os.path as osp
 from typing import Dict, Optional
 
@@ -12,57 +11,11 @@ from mmista.fileio import atomic_torch_save, atomic_write_text
 from mmista.finite import check_finite
 from mmista.models import absorb_supernet
 from mmista.models.genotype_record import GENOTYPE_META
-from mmista.registry import MODELS
 from mmista.visualization import draw_genotype
+from .export_config import exported_config
 
 #: What an export folder holds (and the drawings of both cells).
 EXPORT_FILES = ('genotype.json', 'config.py', 'model.pth')
-
-# Settings of a search run that do not describe the exported classifier.
-_RUN_ONLY_KEYS = ('optim_wrapper', 'param_scheduler', 'train_cfg',
-                  'train_dataloader', 'arch_dataloader', 'custom_hooks',
-                  'auto_scale_lr', 'load_from', 'resume', 'work_dir',
-                  'launcher', 'max_epochs', 'max_search_epochs',
-                  'eval_epochs')
-
-
-def _scoped(cfg: dict) -> dict:
-    """Prefixes an mmista model type with its scope, so that mmpretrain's
-    own scope (``mmpretrain.get_model``) finds it."""
-    cfg = copy.deepcopy(dict(cfg))
-    type_name = cfg.get('type')
-    if isinstance(type_name, str) and '.' not in type_name and \
-            type_name in MODELS.module_dict:
-        cfg['type'] = f'mmista.{type_name}'
-    return cfg
-
-
-def exported_config(run_cfg: Config, backbone_cfg: dict) -> Config:
-    """The mmpretrain config of an exported model.
-
-    Args:
-        run_cfg (Config): The search run's config (data, head, runtime).
-        backbone_cfg (dict): The absorbed ``DerivedNet`` config.
-
-    Returns:
-        Config: ``ImageClassifier`` with the derived backbone and the run's
-        head, data preprocessor, data and evaluators.
-    """
-    cfg = copy.deepcopy(run_cfg._cfg_dict.to_dict())
-    for key in _RUN_ONLY_KEYS:
-        cfg.pop(key, None)
-    head = _scoped(cfg['model']['head'])
-    head.pop('cal_acc', None)
-    cfg['model'] = dict(
-        type='ImageClassifier',
-        backbone=_scoped(dict(backbone_cfg, drop_path_prob=0.)),
-        neck=None,
-        head=head)
-    for split in ('val', 'test'):
-        cfg.setdefault(f'{split}_cfg', dict())
-    cfg['custom_imports'] = dict(imports=['mmista'],
-                                 allow_failed_imports=False)
-    return Config(cfg)
 
 
 def export_search_model(model: nn.Module,
@@ -73,7 +26,8 @@ def export_search_model(model: nn.Module,
 
     Writes ``genotype.json`` with its cell drawings
     (``genotype_normal.png``, ``genotype_reduce.png``), ``config.py`` (an
-    mmpretrain ``ImageClassifier`` whose backbone is the derived network)
+    mmpretrain ``ImageClassifier`` whose backbone is the derived network,
+    with only what a classifier run needs: :func:`exported_config`)
     and ``model.pth`` (``state_dict`` of plain tensors, loadable with
     torch's weights-only loading) into ``out_dir``. Each file is written
     aside and moved into place, so an interrupted export leaves every file
