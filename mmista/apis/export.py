@@ -13,6 +13,7 @@ from mmista.finite import check_finite
 from mmista.models import absorb_supernet
 from mmista.models.genotype_record import GENOTYPE_META
 from mmista.registry import MODELS
+from mmista.structures import train_dataset_type
 from mmista.visualization import draw_genotype
 
 #: What an export folder holds (and the drawings of both cells).
@@ -106,7 +107,10 @@ def export_search_model(model: nn.Module,
     paths = {name: osp.join(out_dir, name) for name in EXPORT_FILES}
     genotype = model.backbone.genotype()
     meta = dict(meta or {}, **{GENOTYPE_META: genotype.to_dict()})
-    genotype.to_json(paths['genotype.json'])
+    genotype.to_json(
+        paths['genotype.json'],
+        search_space=model.backbone.search_space_variant(
+            dataset=train_dataset_type(run_cfg)))
     paths.update({
         f'genotype_{cell}.png': path
         for cell, path in draw_genotype(
