@@ -59,8 +59,9 @@ def _wall_seconds(log_text: str) -> Optional[float]:
     stamps = _TIMESTAMP.findall(log_text)
     if len(stamps) < 2:
         return None
-    first, last = (datetime.strptime(s, '%Y/%m/%d %H:%M:%S')
-                   for s in (stamps[0], stamps[-1]))
+    first, last = (
+        datetime.strptime(s, '%Y/%m/%d %H:%M:%S')
+        for s in (stamps[0], stamps[-1]))
     return (last - first).total_seconds()
 
 

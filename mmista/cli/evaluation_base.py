@@ -95,21 +95,20 @@ def check_base(variant: SearchSpaceVariant, base: str, cfg: Config,
     mismatches = variant_mismatches(variant, cfg)
     if not mismatches:
         return
-    recorded = ', '.join(
-        _meaning(key, values[0]) for key, values in mismatches.items())
+    recorded = ', '.join(f'model.backbone.{_meaning(key, values[0])}'
+                         for key, values in mismatches.items())
     built = ', '.join(f'{key}={values[1]!r}'
                       for key, values in mismatches.items())
+    needed = ', '.join(f'{key}={values[0]!r}'
+                       for key, values in mismatches.items())
     instead = (f'leave out --base to use {shown_path(suggestion)}, '
                if suggestion else '')
     raise VariantMismatchError(
-        f'the genotype {source} was searched with model.backbone.{recorded}'
-        f', but the base {shown_path(base)} builds model.backbone {built}: '
-        'another network than the one searched; '
-        f'{instead}pass --base a config whose model.backbone sets '
-        + ', '.join(f'{key}={values[0]!r}'
-                    for key, values in mismatches.items())
-        + ', or add --allow-variant-mismatch to train the base\'s variant '
-        'anyway')
+        f'the genotype {source} was searched with {recorded}, but the base '
+        f'{shown_path(base)} builds model.backbone {built}: another network '
+        f'than the one searched; {instead}pass --base a config whose '
+        f'model.backbone sets {needed}, or add --allow-variant-mismatch to '
+        "train the base's variant anyway")
 
 
 def pick_base(variant: SearchSpaceVariant,
@@ -142,9 +141,8 @@ def pick_base(variant: SearchSpaceVariant,
     same_data = [item for item in matching if item[1] == searched]
     base, dataset = (same_data or matching)[0]
     searched_by = ' '.join(
-        part for part in (
-            f'by {variant.supernet}' if variant.supernet else '',
-            f'on {searched}' if searched else '') if part)
+        part for part in (f'by {variant.supernet}' if variant.supernet else '',
+                          f'on {searched}' if searched else '') if part)
     reason = (f'its model.backbone builds {variant.describe()}, the '
               f'variant recorded with the genotype (searched {searched_by})'
               if searched_by else

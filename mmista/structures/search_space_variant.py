@@ -44,10 +44,9 @@ def _check_type(name: str, value, kind: type, optional: bool = False):
     if isinstance(value, kind) and (kind is bool
                                     or not isinstance(value, bool)):
         return value
-    raise GenotypeError(
-        f'{SEARCH_SPACE_KEY}.{name}: expected {kind.__name__}'
-        f'{" or null" if optional else ""}, got '
-        f'{type(value).__name__} {value!r}')
+    raise GenotypeError(f'{SEARCH_SPACE_KEY}.{name}: expected {kind.__name__}'
+                        f'{" or null" if optional else ""}, got '
+                        f'{type(value).__name__} {value!r}')
 
 
 @dataclass(frozen=True)
@@ -123,9 +122,8 @@ class SearchSpaceVariant:
                 missing, or a value has the wrong type.
         """
         if not isinstance(data, collections.abc.Mapping):
-            raise GenotypeError(
-                f'{SEARCH_SPACE_KEY}: expected a mapping, got '
-                f'{type(data).__name__}')
+            raise GenotypeError(f'{SEARCH_SPACE_KEY}: expected a mapping, got '
+                                f'{type(data).__name__}')
         missing = [
             key for key in ('bn_append', 'pool_bn', 'stem') if key not in data
         ]

@@ -31,11 +31,18 @@ def test_record_round_trips_and_leaves_the_genotype_alone(genotype, tmp_path):
     text = genotype.to_json(path, search_space=ONE_STAGE)
     data = json.loads(path.read_text())
     assert data[SEARCH_SPACE_KEY] == dict(
-        bn_append=True, pool_bn=True, stem='cifar', in_channels=3,
-        affine=True, supernet='ISTASuperNet', channels=8, layers=5,
+        bn_append=True,
+        pool_bn=True,
+        stem='cifar',
+        in_channels=3,
+        affine=True,
+        supernet='ISTASuperNet',
+        channels=8,
+        layers=5,
         dataset='DigitsDataset')
-    assert list(data)[:5] == ['normal', 'normal_concat', 'reduce',
-                              'reduce_concat', 'edges_per_node']
+    assert list(data)[:5] == [
+        'normal', 'normal_concat', 'reduce', 'reduce_concat', 'edges_per_node'
+    ]
     assert read_search_space(str(path)) == ONE_STAGE
     assert read_search_space(text) == ONE_STAGE
     assert read_search_space(data) == ONE_STAGE
@@ -72,8 +79,9 @@ def test_what_has_no_record(genotype, tmp_path):
 ])
 def test_a_bad_record_is_named(genotype, record, message):
     data = dict(genotype.to_dict(), search_space=record)
-    with pytest.raises(GenotypeError, match='^' + message.replace(
-            '(', r'\(').replace(')', r'\)')):
+    with pytest.raises(
+            GenotypeError,
+            match='^' + message.replace('(', r'\(').replace(')', r'\)')):
         read_search_space(data)
 
 
@@ -83,16 +91,15 @@ def test_keys_of_a_later_version_are_ignored():
 
 
 def test_super_nets_describe_their_variant():
-    one_stage = ISTASuperNet(
-        channels=4, layers=3, affine=True, bn_append=True)
+    one_stage = ISTASuperNet(channels=4, layers=3, affine=True, bn_append=True)
     assert one_stage.search_space_variant('DigitsDataset') == \
         SearchSpaceVariant(bn_append=True, pool_bn=True, stem='cifar',
                            affine=True, supernet='ISTASuperNet', channels=4,
                            layers=3, dataset='DigitsDataset')
     two_stage = ISTASuperNet(channels=4, layers=3)
     variant = two_stage.search_space_variant()
-    assert (variant.bn_append, variant.pool_bn, variant.affine) == (
-        False, True, False)
+    assert (variant.bn_append, variant.pool_bn,
+            variant.affine) == (False, True, False)
     dense = DenseSuperNet(channels=4, layers=3, stem='imagenet', pool_bn=False)
     assert dense.search_space_variant().network_keys == dict(
         bn_append=False, stem='imagenet', in_channels=3)
@@ -100,8 +107,10 @@ def test_super_nets_describe_their_variant():
 
 
 def test_train_dataset_type_looks_inside_wrappers():
-    cfg = dict(train_dataloader=dict(dataset=dict(
-        type='KFoldDataset', dataset=dict(type='mmpretrain.CIFAR10'))))
+    cfg = dict(
+        train_dataloader=dict(
+            dataset=dict(
+                type='KFoldDataset', dataset=dict(type='mmpretrain.CIFAR10'))))
     assert train_dataset_type(cfg) == 'CIFAR10'
     assert train_dataset_type(
         dict(train_dataloader=dict(dataset=dict(type='DigitsDataset')))) == \

@@ -12,7 +12,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmista.cli import VariantMismatchError, pick_base, variant_mismatches
+from mmista.cli import (VariantMismatchError, check_base, pick_base,
+                        shown_path, variant_mismatches)
 from mmista.registry import MODELS
 from mmista.structures import (Genotype, SearchSpaceVariant, get_genotype,
                                read_search_space)
@@ -194,3 +195,18 @@ def test_a_genotype_without_a_record_keeps_the_default(tmp_path):
     assert cfg.model.backbone.bn_append is False
     assert Genotype.from_json(cfg.model.backbone.genotype) == get_genotype(
         'ista_onestage_cifar10')
+
+
+def test_every_differing_key_is_named():
+    base = osp.join(NETS, 'ista_twostage_digits.py')
+    with pytest.raises(VariantMismatchError) as error:
+        check_base(variant(stem='imagenet'), base, Config.fromfile(base),
+                   'genotype.json', None)
+    assert str(error.value) == (
+        'the genotype genotype.json was searched with '
+        'model.backbone.bn_append=True (a BatchNorm appended to the '
+        "parameter-free ops), model.backbone.stem='imagenet' (the stem), but "
+        f'the base {shown_path(base)} builds model.backbone bn_append=False, '
+        "stem='cifar': another network than the one searched; pass --base a "
+        "config whose model.backbone sets bn_append=True, stem='imagenet', "
+        "or add --allow-variant-mismatch to train the base's variant anyway")

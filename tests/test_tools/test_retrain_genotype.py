@@ -41,8 +41,9 @@ def test_retrain_with_seeds(onestage_search_dir, tmp_path):
                         'time |')
     rows = [line.split(' | ')[1:3] for line in lines[2:4]]
     assert rows == [['0', '2'], ['1', '2']]
-    values = [read_seed_run(str(runs[name])).value
-              for name in ('seed_0', 'seed_1')]
+    values = [
+        read_seed_run(str(runs[name])).value for name in ('seed_0', 'seed_1')
+    ]
     mean = sum(values) / 2
     std = abs(values[0] - values[1]) / math.sqrt(2)
     assert lines[-1] == (f'accuracy/top1 over 2 runs: {mean:.2f} ± '
