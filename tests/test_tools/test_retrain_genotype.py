@@ -1,18 +1,19 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""The commands of docs/en/user_guides/retrain_genotype.md at tiny size: a
-searched genotype becomes an evaluation config, which trains from scratch
-once per seed, and the runs are summarised."""
+"""The commands of docs/en/user_guides/retrain_genotype.md at tiny size (4
+cells of C = 4, 96 digits, one epoch): a searched genotype becomes an
+evaluation config, which trains from scratch once per seed, and the runs
+are summarised."""
 import math
 
 import torch
 
 from mmista.analysis.seed_runs import read_seed_run
-from ..utils import TINY_TRAIN_OPTIONS, run_tool
+from ..utils import ONE_EPOCH, run_tool
 
 
 def weights(work_dir):
     return torch.load(
-        work_dir / 'epoch_2.pth', map_location='cpu',
+        work_dir / 'epoch_1.pth', map_location='cpu',
         weights_only=True)['state_dict']
 
 
@@ -24,10 +25,10 @@ def test_retrain_with_seeds(onestage_search_dir, tmp_path):
     for name, seed in (('seed_0', 0), ('seed_1', 1), ('seed_0_again', 0)):
         runs[name] = tmp_path / 'retrain' / name
         run_tool('tools/train.py', str(eval_config), '--work-dir',
-                 str(runs[name]), '--cfg-options', *TINY_TRAIN_OPTIONS,
+                 str(runs[name]), '--cfg-options', *ONE_EPOCH,
                  f'randomness.seed={seed}')
         run = read_seed_run(str(runs[name]))
-        assert (run.seed, run.epoch) == (seed, 2)
+        assert (run.seed, run.epoch) == (seed, 1)
         assert math.isfinite(run.value) and 0 <= run.value <= 100
 
     first, other, again = (weights(runs[name]) for name in runs)
@@ -40,7 +41,7 @@ def test_retrain_with_seeds(onestage_search_dir, tmp_path):
     assert lines[0] == ('| work dir | seed | epoch | accuracy/top1 | wall '
                         'time |')
     rows = [line.split(' | ')[1:3] for line in lines[2:4]]
-    assert rows == [['0', '2'], ['1', '2']]
+    assert rows == [['0', '1'], ['1', '1']]
     values = [
         read_seed_run(str(runs[name])).value for name in ('seed_0', 'seed_1')
     ]
