@@ -11,6 +11,7 @@ from mmista.fileio import atomic_torch_save, atomic_write_text
 from mmista.finite import check_finite
 from mmista.models import absorb_supernet
 from mmista.models.genotype_record import GENOTYPE_META
+from mmista.structures import train_dataset_type
 from mmista.visualization import draw_genotype
 from .export_config import exported_config
 
@@ -60,7 +61,10 @@ def export_search_model(model: nn.Module,
     paths = {name: osp.join(out_dir, name) for name in EXPORT_FILES}
     genotype = model.backbone.genotype()
     meta = dict(meta or {}, **{GENOTYPE_META: genotype.to_dict()})
-    genotype.to_json(paths['genotype.json'])
+    genotype.to_json(
+        paths['genotype.json'],
+        search_space=model.backbone.search_space_variant(
+            dataset=train_dataset_type(run_cfg)))
     paths.update({
         f'genotype_{cell}.png': path
         for cell, path in draw_genotype(

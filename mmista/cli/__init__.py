@@ -17,6 +17,8 @@ from .dist import (collective_failure_message, collective_timeout,
                    finish_distributed, setup_cpu_distributed)
 from .divergence import divergence_advice, newest_finite_checkpoint
 from .errors import disk_error_message, reported_errors
+from .evaluation_base import (VariantMismatchError, check_base, pick_base,
+                              shown_path, variant_mismatches)
 from .head_widths import backbone_out_channels, fit_head_to_backbone
 from .peak_memory import PeakMemory, cpu_peak_memory_method
 from .runner import build_runner
@@ -34,5 +36,6 @@ __all__ = [
     'disk_error_message', 'build_runner', 'divergence_advice',
     'newest_finite_checkpoint', 'collective_timeout',
     'collective_failure_message', 'fit_head_to_backbone',
-    'backbone_out_channels'
+    'backbone_out_channels', 'VariantMismatchError', 'check_base',
+    'pick_base', 'shown_path', 'variant_mismatches'
 ]

@@ -12,10 +12,13 @@ import json
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmista.errors import UserError
 from mmista.fileio import atomic_write_text
+
+if TYPE_CHECKING:
+    from .search_space_variant import SearchSpaceVariant
 
 #: The candidate operations of the ISTA-NAS search space, in the order that
 #: indexes the architecture vectors (index ``k`` -> op ``k % len``).
@@ -31,6 +34,11 @@ CANDIDATE_OPS: Tuple[str, ...] = (
 
 Edge = Tuple[str, int]
 CELL_TYPES: Tuple[str, str] = ('normal', 'reduce')
+
+#: The key of ``genotype.json`` that records the search-space variant the
+#: genotype was searched in (see :mod:`.search_space_variant`); the cells
+#: do not depend on it, so :meth:`Genotype.from_dict` passes over it.
+SEARCH_SPACE_KEY = 'search_space'
 
 
 class GenotypeError(UserError, ValueError):
@@ -202,6 +210,10 @@ class Genotype:
     def from_dict(cls, data: Dict) -> 'Genotype':
         """Builds a genotype from :meth:`to_dict` output.
 
+        A ``"search_space"`` record (a ``genotype.json`` written by a
+        search) is passed over: read it with
+        :func:`~mmista.structures.read_search_space`.
+
         Raises:
             GenotypeError: If a key is missing or unknown, or a value is not
                 valid.
@@ -212,7 +224,7 @@ class Genotype:
         allowed = {'normal', 'normal_concat', 'reduce', 'reduce_concat',
                    'edges_per_node'}
         missing = {'normal', 'reduce'} - set(data)
-        unknown = set(data) - allowed
+        unknown = set(data) - allowed - {SEARCH_SPACE_KEY}
         if missing or unknown:
             raise GenotypeError(
                 f'genotype keys: missing {sorted(missing)}, unknown '
@@ -228,10 +240,26 @@ class Genotype:
             reduce_concat=data.get('reduce_concat', default_concat),
             edges_per_node=edges_per_node)
 
-    def to_json(self, path: Union[str, Path, None] = None) -> str:
+    def to_json(
+            self,
+            path: Union[str, Path, None] = None,
+            search_space: Optional['SearchSpaceVariant'] = None) -> str:
         """Serialises to JSON text, and writes it to ``path`` if given
-        (atomically: the file is the old one or the new one, never half)."""
-        text = json.dumps(self.to_dict(), indent=2)
+        (atomically: the file is the old one or the new one, never half).
+
+        Args:
+            path (str | Path, optional): The file to write.
+            search_space (SearchSpaceVariant, optional): The variant of
+                the search space the genotype was searched in, recorded
+                under ``"search_space"`` after the cells.
+
+        Returns:
+            str: The JSON text.
+        """
+        data = self.to_dict()
+        if search_space is not None:
+            data[SEARCH_SPACE_KEY] = search_space.to_dict()
+        text = json.dumps(data, indent=2)
         if path is not None:
             atomic_write_text(str(path), text + '\n')
         return text

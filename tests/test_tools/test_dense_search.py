@@ -5,7 +5,7 @@ import os.path as osp
 
 import torch
 
-from mmista.structures import CELL_TYPES, Genotype
+from mmista.structures import CELL_TYPES, Genotype, read_search_space
 from ..utils import REPO_ROOT, run_tool
 from .test_twostage_search import assert_valid_genotype
 
@@ -43,6 +43,9 @@ def test_dense_search_logs_and_writes_its_genotypes(tmp_path):
     for genotype in genotypes:
         assert_valid_genotype(genotype)
     assert Genotype.from_json(work_dir / 'genotype.json') == genotypes[-1]
+    variant = read_search_space(str(work_dir / 'genotype.json'))
+    assert (variant.supernet, variant.bn_append, variant.pool_bn) == (
+        'DenseSuperNet', False, True)
     for cell in CELL_TYPES:
         png = work_dir / 'genotypes' / f'epoch_{EPOCHS}_{cell}.png'
         assert png.read_bytes()[:4] == b'\x89PNG'

@@ -8,7 +8,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
+from mmista.structures import (CANDIDATE_OPS, CELL_TYPES, Genotype,
+                               SearchSpaceVariant, read_search_space)
 from ..utils import REPO_ROOT, TINY_TRAIN_OPTIONS, run_tool
 
 # twostage_digits.py with TensorBoard next to the JSON scalars.
@@ -83,6 +84,15 @@ def test_search_writes_genotypes_and_logs(finished_search):
     for item in per_epoch:
         assert_valid_genotype(item)
     assert per_epoch[-1] == genotype
+    # The files record the two-stage variant: no BatchNorm appended to the
+    # parameter-free ops (what the retrained network has), pool BatchNorm.
+    two_stage = SearchSpaceVariant(
+        bn_append=False, pool_bn=True, stem='cifar', affine=False,
+        supernet='ISTASuperNet', channels=4, layers=3,
+        dataset='DigitsDataset')
+    assert read_search_space(str(work_dir / 'genotype.json')) == two_stage
+    assert read_search_space(
+        str(work_dir / 'genotypes' / f'epoch_{EPOCHS}.json')) == two_stage
     # Every written genotype is drawn too.
     pngs = [work_dir / f'genotype_{c}.png' for c in CELL_TYPES] + [
         work_dir / 'genotypes' / f'epoch_{e}_{c}.png'
@@ -126,8 +136,12 @@ def test_genotype_becomes_an_evaluation_config_that_trains(
         finished_search, tmp_path):
     work_dir, _, _ = finished_search
     out = tmp_path / 'eval_config.py'
-    proc = run_tool('tools/genotype_to_config.py', str(work_dir), '--base',
-                    'configs/nets/ista_twostage_digits.py', '--out', str(out))
+    # no --base: the record picks the two-stage digits evaluation config
+    proc = run_tool('tools/genotype_to_config.py', str(work_dir), '--out',
+                    str(out))
+    assert 'Picked the base configs/nets/ista_twostage_digits.py: ' \
+        "its model.backbone builds bn_append=False, stem='cifar'" in \
+        proc.stdout
     assert 'Train it with: python tools/train.py' in proc.stdout
     cfg = Config.fromfile(str(out))
     searched = Genotype.from_json(work_dir / 'genotype.json')

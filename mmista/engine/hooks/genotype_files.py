@@ -1,14 +1,16 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Writing a search's genotype after an epoch: the base of the search hooks."""
 import os.path as osp
+from typing import Optional
 
 from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
 from mmista.fileio import atomic_write
-from mmista.structures import Genotype
+from mmista.structures import Genotype, SearchSpaceVariant, train_dataset_type
 from mmista.visualization import draw_genotype
+from ..utils import unwrapped_model
 
 #: The latest genotype of a search, in the work dir.
 GENOTYPE_FILE = 'genotype.json'
@@ -35,13 +37,33 @@ class GenotypeWriterHook(Hook):
         self.genotype_dir = genotype_dir
         self.draw = draw
 
+    @staticmethod
+    def search_space(runner) -> Optional[SearchSpaceVariant]:
+        """The search-space variant of the runner's super-net.
+
+        Args:
+            runner (Runner): The runner (its model and config).
+
+        Returns:
+            SearchSpaceVariant | None: The variant its backbone searches,
+            with the training dataset's type; None for a backbone that
+            does not describe one.
+        """
+        backbone = getattr(unwrapped_model(runner), 'backbone', None)
+        describe = getattr(backbone, 'search_space_variant', None)
+        if describe is None:
+            return None
+        return describe(dataset=train_dataset_type(runner.cfg))
+
     def save(self, runner, genotype: Genotype, epoch: int) -> None:
         """Writes the genotype of epoch ``epoch`` into the work dir.
 
         On the main process: ``work_dir/genotype.json`` (the latest) and
         ``work_dir/<genotype_dir>/epoch_<epoch>.json``, with the cell
         drawings ``<genotype_dir>/epoch_<epoch>_{normal,reduce}.png`` and
-        ``genotype_{normal,reduce}.png`` when ``draw``. In distributed runs
+        ``genotype_{normal,reduce}.png`` when ``draw``. The JSON files
+        record the search-space variant (:meth:`search_space`) beside the
+        cells. In distributed runs
         every rank also appends its genotype to
         ``<genotype_dir>/rank<r>.txt``, to compare the ranks after the run.
         The main process's files are written aside and moved into place: a
@@ -61,8 +83,10 @@ class GenotypeWriterHook(Hook):
         if not is_main_process():
             return
         mkdir_or_exist(directory)
-        genotype.to_json(osp.join(directory, f'epoch_{epoch}.json'))
-        genotype.to_json(osp.join(runner.work_dir, GENOTYPE_FILE))
+        search_space = self.search_space(runner)
+        for path in (osp.join(directory, f'epoch_{epoch}.json'),
+                     osp.join(runner.work_dir, GENOTYPE_FILE)):
+            genotype.to_json(path, search_space=search_space)
         if self.draw:
             drawn = draw_genotype(genotype,
                                   osp.join(directory, f'epoch_{epoch}'))

@@ -1,11 +1,11 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Super-nets over the DARTS space: cells holding every candidate edge."""
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
-from mmista.structures import CANDIDATE_OPS, num_candidates
+from mmista.structures import CANDIDATE_OPS, SearchSpaceVariant, num_candidates
 from ..utils import CellInputs, CellSpec, build_edge, run_edge
 from .cell_network import CellNetwork
 
@@ -110,9 +110,31 @@ class SuperCellNetwork(CellNetwork):
             out_indices=out_indices,
             init_cfg=init_cfg)
         self.steps = steps
+        self.variant_cfg = dict(
+            bn_append=bn_append,
+            pool_bn=pool_bn,
+            stem=stem,
+            in_channels=in_channels,
+            affine=affine,
+            channels=channels,
+            layers=layers)
         self.cells.extend(
             SuperCell(spec, steps, affine, bn_append, pool_bn)
             for spec in self.cell_specs)
+
+    def search_space_variant(
+            self, dataset: Optional[str] = None) -> SearchSpaceVariant:
+        """The variant of the search space this super-net searches, which
+        ``genotype.json`` records beside the cells.
+
+        Args:
+            dataset (str, optional): The search's training dataset type.
+
+        Returns:
+            SearchSpaceVariant: The record.
+        """
+        return SearchSpaceVariant(
+            supernet=type(self).__name__, dataset=dataset, **self.variant_cfg)
 
     def edges(self, cell_type: str) -> Sequence[Sequence[int]]:
         """The edge indices that run, per node of a cell type."""
