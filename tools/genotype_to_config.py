@@ -11,8 +11,9 @@ Without ``--base`` the base is the shipped evaluation config that builds the
 search-space variant recorded in ``genotype.json`` (BatchNorm-appended ops,
 stem, image channels), preferring one on the search's dataset; a ``--base``
 that builds another variant is refused unless ``--allow-variant-mismatch``.
-A genotype without a record (a published name, DARTS text, an older file)
-gets ``configs/nets/ista_twostage_cifar10.py``.
+A published name carries the variant its paper searched it in
+(``PUBLISHED_VARIANTS``); a genotype without a record (DARTS text, an older
+file) gets ``configs/nets/ista_twostage_cifar10.py``.
 """
 import argparse
 import json
@@ -202,8 +203,8 @@ def choose_base(variant: Optional[SearchSpaceVariant], base: Optional[str],
     """
     if variant is None:
         if base is None:
-            print(f'The search-space variant of {source} is unknown (a '
-                  'published name, DARTS text or a genotype.json without '
+            print(f'The search-space variant of {source} is unknown ('
+                  'DARTS text or a genotype.json without '
                   f'a record): using the base {shown_path(DEFAULT_BASE)} '
                   "(model.backbone.bn_append=False, stem='cifar'); pass "
                   '--base for another, e.g. configs/nets/'

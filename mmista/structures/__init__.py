@@ -5,12 +5,14 @@ from .published_genotypes import PUBLISHED_GENOTYPES, get_genotype
 from .search_space import (NUM_OPS, check_positive_int, decode_index,
                            encode_edge, genotype_from_supports, num_candidates,
                            support_indices)
-from .search_space_variant import (NETWORK_KEYS, SearchSpaceVariant,
-                                   read_search_space, train_dataset_type)
+from .search_space_variant import (NETWORK_KEYS, PUBLISHED_VARIANTS,
+                                   SearchSpaceVariant, read_search_space,
+                                   train_dataset_type)
 
 __all__ = [
     'CANDIDATE_OPS', 'CELL_TYPES', 'SEARCH_SPACE_KEY', 'Genotype',
     'GenotypeError', 'changed_nodes', 'PUBLISHED_GENOTYPES', 'get_genotype',
+    'PUBLISHED_VARIANTS',
     'NETWORK_KEYS', 'SearchSpaceVariant', 'read_search_space',
     'train_dataset_type', 'NUM_OPS',
     'check_positive_int', 'decode_index', 'encode_edge',

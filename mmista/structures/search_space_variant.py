@@ -134,6 +134,33 @@ class SearchSpaceVariant:
         return cls(**{key: data[key] for key in data if key in known})
 
 
+#: The variant each published genotype (by its name in
+#: :data:`~mmista.structures.PUBLISHED_GENOTYPES`) was searched in: the
+#: one-stage ISTA-NAS cells with BatchNorm-appended ops (the authors'
+#: one-stage code), the two-stage ISTA-NAS, DARTS-V2 and PC-DARTS cells
+#: without, with a BatchNorm after the super-net's pools; the ImageNet
+#: one-stage cell on the ImageNet stem.
+PUBLISHED_VARIANTS: Dict[str, SearchSpaceVariant] = {
+    'ista_onestage_cifar10':
+    SearchSpaceVariant(
+        bn_append=True, pool_bn=False, stem='cifar', affine=True,
+        dataset='CIFAR10'),
+    'ista_onestage_imagenet':
+    SearchSpaceVariant(
+        bn_append=True, pool_bn=False, stem='imagenet', affine=True,
+        dataset='ImageNet'),
+    'ista_twostage_cifar10':
+    SearchSpaceVariant(
+        bn_append=False, pool_bn=True, stem='cifar', dataset='CIFAR10'),
+    'darts_v2':
+    SearchSpaceVariant(
+        bn_append=False, pool_bn=True, stem='cifar', dataset='CIFAR10'),
+    'pc_darts':
+    SearchSpaceVariant(
+        bn_append=False, pool_bn=True, stem='cifar', dataset='CIFAR10'),
+}
+
+
 def train_dataset_type(cfg: Mapping) -> Optional[str]:
     """The type of a run's training dataset, inside dataset wrappers.
 
@@ -166,8 +193,9 @@ def read_search_space(name_or_genotype) -> Optional[SearchSpaceVariant]:
             is read), a dict, a published name, DARTS text or a genotype.
 
     Returns:
-        SearchSpaceVariant | None: The record; None for what has none (a
-        published name, DARTS text, a file written before the record).
+        SearchSpaceVariant | None: The record (for a published name, the
+        variant its paper searched it in: :data:`PUBLISHED_VARIANTS`); None
+        for what has none (DARTS text, a file written before the record).
 
     Raises:
         GenotypeError: The file cannot be read, or its record is not valid
@@ -175,6 +203,9 @@ def read_search_space(name_or_genotype) -> Optional[SearchSpaceVariant]:
     """
     if isinstance(name_or_genotype, Genotype):
         return None
+    if isinstance(name_or_genotype, str) and \
+            name_or_genotype.strip() in PUBLISHED_VARIANTS:
+        return PUBLISHED_VARIANTS[name_or_genotype.strip()]
     if isinstance(name_or_genotype, Mapping):
         data = name_or_genotype
     else:

@@ -121,6 +121,24 @@ def test_the_shipped_base_of_each_variant(changes, base, why):
     assert not variant_mismatches(record, Config.fromfile(picked))
 
 
+@pytest.mark.parametrize('name, base', [
+    ('ista_onestage_cifar10', 'ista_onestage_cifar10.py'),
+    ('ista_onestage_imagenet', 'ista_onestage_imagenet.py'),
+    ('ista_twostage_cifar10', 'ista_twostage_cifar10.py'),
+    ('darts_v2', 'ista_twostage_cifar10.py'),
+    ('pc_darts', 'ista_twostage_cifar10.py'),
+])
+def test_a_published_name_picks_its_papers_variant(name, base):
+    """The published one-stage cells retrain with BatchNorm-appended ops,
+    the others without, each on its paper's stem and dataset."""
+    tool = runpy.run_path(GENOTYPE_TO_CONFIG, run_name='genotype_to_config')
+    record = read_search_space(name)
+    assert record.bn_append == name.startswith('ista_onestage')
+    picked, _ = pick_base(record, tool['SHIPPED_BASES'])
+    assert picked == osp.join(NETS, base)
+    assert not variant_mismatches(record, Config.fromfile(picked))
+
+
 def test_a_variant_no_shipped_base_builds():
     tool = runpy.run_path(GENOTYPE_TO_CONFIG, run_name='genotype_to_config')
     with pytest.raises(VariantMismatchError, match='no shipped evaluation '
@@ -186,8 +204,8 @@ def test_a_genotype_without_a_record_keeps_the_default(tmp_path):
     out = tmp_path / 'eval_config.py'
     proc = run_tool('tools/genotype_to_config.py', str(old), '--out',
                     str(out))
-    assert (f'The search-space variant of {old} is unknown (a published '
-            'name, DARTS text or a genotype.json without a record): using '
+    assert (f'The search-space variant of {old} is unknown (DARTS text or '
+            'a genotype.json without a record): using '
             'the base configs/nets/ista_twostage_cifar10.py '
             "(model.backbone.bn_append=False, stem='cifar'); pass --base for "
             'another') in proc.stdout
