@@ -138,16 +138,16 @@ class SearchSpaceVariant:
 #: :data:`~mmista.structures.PUBLISHED_GENOTYPES`) was searched in: the
 #: one-stage ISTA-NAS cells with BatchNorm-appended ops (the authors'
 #: one-stage code), the two-stage ISTA-NAS, DARTS-V2 and PC-DARTS cells
-#: without, with a BatchNorm after the super-net's pools; the ImageNet
-#: one-stage cell on the ImageNet stem.
+#: without; the ImageNet one-stage cell on the ImageNet stem. ``pool_bn``
+#: and ``affine`` are what mmista's super-nets of each search have.
 PUBLISHED_VARIANTS: Dict[str, SearchSpaceVariant] = {
     'ista_onestage_cifar10':
     SearchSpaceVariant(
-        bn_append=True, pool_bn=False, stem='cifar', affine=True,
+        bn_append=True, pool_bn=True, stem='cifar', affine=True,
         dataset='CIFAR10'),
     'ista_onestage_imagenet':
     SearchSpaceVariant(
-        bn_append=True, pool_bn=False, stem='imagenet', affine=True,
+        bn_append=True, pool_bn=True, stem='imagenet', affine=True,
         dataset='ImageNet'),
     'ista_twostage_cifar10':
     SearchSpaceVariant(
