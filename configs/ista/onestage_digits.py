@@ -13,7 +13,7 @@ _base_ = [
 # 5 cells: reductions at 1 and 3; the auxiliary head reads cell 3.
 # Output channels: 4 * (8 * 2 * 2) = 128.
 model = dict(
-    backbone=dict(channels=8, layers=5, out_indices=(3, 4)),
+    backbone=dict(channels=8, layers=5),
     head=dict(in_channels=128, aux_in_channels=128))
 
 # 23 steps per epoch instead of CIFAR-10's 521: Adam on b runs at 6e-3

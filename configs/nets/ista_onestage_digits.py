@@ -16,8 +16,7 @@ model = dict(
         genotype='ista_onestage_cifar10',
         bn_append=True,
         channels=8,
-        layers=5,
-        out_indices=(3, 4)),
+        layers=5),
     head=dict(in_channels=128, aux_in_channels=128))
 
 max_epochs = 8

@@ -19,7 +19,7 @@ NETWORKS = {
     'cifar_twostage': ('configs/nets/ista_twostage_digits.py', {}, None),
     # ImageNet stem at a small size
     'imagenet': ('configs/nets/ista_onestage_imagenet.py',
-                 dict(channels=8, layers=5, out_indices=(4, )), [64]),
+                 dict(channels=8, layers=5), [64]),
 }
 
 

@@ -125,10 +125,10 @@ def assert_ranks_agree(states_dir, tags):
                 assert torch.equal(value, rank1[key]), (tag, key)
 
 
-TINY_NET_BACKBONE = dict(channels=4, layers=4, out_indices=(2, 3))
+TINY_NET_BACKBONE = dict(channels=4, layers=4)
 TINY_NET = """
 model = dict(
-    backbone=dict(channels=4, layers=4, out_indices=(2, 3)),
+    backbone=dict(channels=4, layers=4),
     head=dict(in_channels=64, aux_in_channels=64))
 train_dataloader = dict(batch_size=16, dataset=dict(indices=96))
 val_dataloader = dict(dataset=dict(indices=64))

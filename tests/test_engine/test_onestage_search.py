@@ -86,7 +86,6 @@ def onestage_options():
     return {
         'model.backbone.channels': 4,
         'model.backbone.layers': 4,
-        'model.backbone.out_indices': [2, 3],
         'model.head.in_channels': 64,
         'model.head.aux_in_channels': 64,
         'train_dataloader.batch_size': 32,

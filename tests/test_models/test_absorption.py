@@ -36,7 +36,8 @@ def test_absorbed_derived_net_equals_supernet(stem, size):
     torch.manual_seed(0)
     supernet = trained_looking(
         ISTASuperNet(channels=4, layers=3, stem=stem, affine=True,
-                     bn_append=True, out_indices=(1, 2)))
+                     bn_append=True, out_indices=(0, 2, 3),
+                     with_aux_feature=True))
     cfg, state = absorb_supernet(supernet)
     assert cfg['type'] == 'DerivedNet'
     assert cfg['genotype'] == supernet.genotype().to_dict()
@@ -48,7 +49,7 @@ def test_absorbed_derived_net_equals_supernet(stem, size):
     with torch.no_grad():
         expected = supernet(x)
         got = derived(x)
-    assert len(got) == len(expected) == 2
+    assert len(got) == len(expected) == 4
     for a, b in zip(got, expected):
         scale = b.abs().max()
         assert (a - b).abs().max() <= 1e-5 * scale

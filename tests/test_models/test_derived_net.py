@@ -41,15 +41,13 @@ def test_cell_layout():
 @pytest.mark.parametrize('stem, size, final', [('cifar', 32, 8),
                                                ('imagenet', 224, 7)])
 def test_derived_net_outputs(stem, size, final):
-    layers = 5
-    aux_index = 2 * layers // 3
     net = DerivedNet(
         'ista_onestage_imagenet',
         channels=8,
-        layers=layers,
+        layers=5,
         stem=stem,
         bn_append=True,
-        out_indices=(aux_index, -1))
+        with_aux_feature=True)
     feats = net(torch.randn(2, 3, size, size))
     assert len(feats) == 2
     assert feats[-1].shape == (2, 4 * 32, final, final)
@@ -70,7 +68,7 @@ def test_drop_path_only_in_training():
 
 def test_bad_out_indices():
     with pytest.raises(ValueError, match='out of range'):
-        DerivedNet('darts_v2', channels=4, layers=3, out_indices=(3, ))
+        DerivedNet('darts_v2', channels=4, layers=3, out_indices=(4, ))
 
 
 def test_head_losses_with_aux_and_label_smoothing():
@@ -91,7 +89,7 @@ def test_head_losses_with_aux_and_label_smoothing():
     assert torch.allclose(losses['loss_aux'], expected)
     predictions = head.predict(feats)
     assert predictions[0].pred_score.shape == (5, )
-    with pytest.raises(ValueError, match='out_indices'):
+    with pytest.raises(ValueError, match='with_aux_feature=True'):
         head.loss(feats[1:], samples)
 
 
@@ -108,7 +106,7 @@ def test_imagenet_aux_head_omits_bn():
 def test_builds_inside_mmpretrain_image_classifier_from_config():
     init_default_scope('mmista')
     cfg = Config.fromfile('configs/_base_/models/darts_cifar.py')
-    cfg.model.backbone.update(channels=4, layers=5, out_indices=(3, 4))
+    cfg.model.backbone.update(channels=4, layers=5)
     cfg.model.head.update(in_channels=64, aux_in_channels=64)
     model = MODELS.build(cfg.model)
     inputs = torch.randn(2, 3, 32, 32)

@@ -31,7 +31,7 @@ CONFIGS = dict(
 # search and one of training: seconds, if a case wrongly starts.
 TINY_ONESTAGE = [
     'model.backbone.channels=4', 'model.backbone.layers=4',
-    'model.backbone.out_indices=[2,3]', 'model.head.in_channels=64',
+    'model.head.in_channels=64',
     'model.head.aux_in_channels=64', 'train_dataloader.dataset.indices=96',
     'val_dataloader.dataset.indices=64', 'train_cfg.max_epochs=2',
     'train_cfg.stages.termination.max_search_epochs=1',
@@ -187,8 +187,8 @@ def two_class_config(root) -> str:
             pipeline=pipeline),
         sampler=dict(type='DefaultSampler', shuffle=False))
     return (f'_base_ = [{DIGITS_EVAL_CONFIG!r}]\n'
-            'model = dict(backbone=dict(channels=4, layers=4, '
-            'out_indices=(2, 3)), head=dict(num_classes=2, in_channels=64, '
+            'model = dict(backbone=dict(channels=4, layers=4), '
+            'head=dict(num_classes=2, in_channels=64, '
             'aux_in_channels=64))\n'
             'data_preprocessor = dict(num_classes=2)\n'
             f'test_dataloader = dict(_delete_=True, **{test_dataloader!r})\n'

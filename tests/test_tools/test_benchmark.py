@@ -59,3 +59,22 @@ def test_benchmark_refuses_amp_without_cuda():
     proc = run_tool(TOOL, '--amp', check=False)
     assert proc.returncode != 0
     assert '--amp needs --device cuda' in proc.stderr
+
+
+def test_benchmark_measures_activation_checkpointing():
+    proc = run_tool(TOOL, '--measure', 'with_cp', '--cp-channels', '4',
+                    '--cp-layers', '4', '--cp-batch-size', '8',
+                    '--cp-repeats', '1')
+    report = json.loads(proc.stdout)
+    with_cp = report['with_cp']
+    mem = with_cp['peak_mem_mib']
+    assert mem['plain'] > 0 and mem['with_cp'] > 0
+    assert report['with_cp_peak_mem'] == mem['with_cp'] / mem['plain']
+    # Checkpointed cells keep only their inputs: less memory, also here.
+    assert report['with_cp_peak_mem'] < 1
+    steps = with_cp['step_seconds_median']
+    assert report['with_cp_step'] == steps['with_cp'] / steps['plain']
+    assert set(report['targets']) == {'with_cp_peak_mem'}
+    assert report['targets']['with_cp_peak_mem']['max'] == 0.6
+    assert with_cp['config']['layers'] == 4
+    assert 'ista_over_target_step' not in report  # --measure with_cp only

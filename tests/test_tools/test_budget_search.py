@@ -18,10 +18,10 @@ MOBILE = f'{REPO_ROOT}/configs/ista/onestage_imagenet_mobile.py'
 TWOSTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/twostage_digits.py'
 # A 4-cell, C = 4 network on 96 digits: 2 search epochs, 1 of evaluation
 # training.
-TINY_NET = dict(channels=4, layers=4, out_indices=(2, 3))
+TINY_NET = dict(channels=4, layers=4)
 DIGITS_OPTIONS = [
     'model.backbone.channels=4', 'model.backbone.layers=4',
-    'model.backbone.out_indices=[2,3]', 'model.head.in_channels=64',
+    'model.head.in_channels=64',
     'model.head.aux_in_channels=64', 'train_dataloader.batch_size=32',
     'train_dataloader.dataset.indices=96', 'val_dataloader.dataset.indices=64',
     'train_cfg.max_epochs=3', 'train_cfg.val_interval=3',
@@ -208,7 +208,7 @@ def test_mobile_config_bounds_the_published_network():
 
 def test_mobile_config_at_tiny_scale(imagenet_root, tmp_path):  # noqa: F811
     bound = binding_bound(
-        exported_cfg(MOBILE, dict(channels=8, layers=4, out_indices=(2, 3)),
+        exported_cfg(MOBILE, dict(channels=8, layers=4),
                      dict(in_channels=128, aux_in_channels=128)), 'flops')
     data = []
     for loader in ('train_dataloader', 'val_dataloader'):
@@ -220,7 +220,6 @@ def test_mobile_config_at_tiny_scale(imagenet_root, tmp_path):  # noqa: F811
     proc = run_tool('tools/train.py', MOBILE, '--work-dir', str(work_dir),
                     '--cfg-options', *data, 'model.backbone.channels=8',
                     'model.backbone.layers=4',
-                    'model.backbone.out_indices=[2,3]',
                     'model.head.in_channels=128',
                     'model.head.aux_in_channels=128', 'train_cfg.max_epochs=2',
                     'train_cfg.stages.termination.max_search_epochs=1',

@@ -79,7 +79,7 @@ def train(config,
 
 TINY_ONESTAGE = [
     'model.backbone.channels=4', 'model.backbone.layers=4',
-    'model.backbone.out_indices=[2,3]', 'model.head.in_channels=64',
+    'model.head.in_channels=64',
     'model.head.aux_in_channels=64', 'train_cfg.max_epochs=2',
     'train_cfg.stages.termination.max_search_epochs=1',
     'train_cfg.stages.phase_switch.eval_epochs=1', 'train_cfg.val_interval=1',

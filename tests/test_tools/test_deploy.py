@@ -19,7 +19,7 @@ IMAGENET_NET = f'{REPO_ROOT}/configs/nets/ista_onestage_imagenet.py'
 # A 4-cell, C = 4 search on 96 digits: 1 search epoch, 1 of evaluation.
 SEARCH = [
     'model.backbone.channels=4', 'model.backbone.layers=4',
-    'model.backbone.out_indices=[2,3]', 'model.head.in_channels=64',
+    'model.head.in_channels=64',
     'model.head.aux_in_channels=64', 'train_dataloader.batch_size=32',
     'train_dataloader.dataset.indices=96', 'val_dataloader.dataset.indices=64',
     'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
@@ -89,8 +89,8 @@ def test_normalisation_inside_matches_the_preprocessor(digits_export):
 def test_imagenet_stem_network_converts(tmp_path):
     config = tmp_path / 'net.py'
     config.write_text(f'_base_ = [{IMAGENET_NET!r}]\n'
-                      'model = dict(backbone=dict(channels=8, layers=4, '
-                      'out_indices=(2, 3)), head=dict(in_channels=128, '
+                      'model = dict(backbone=dict(channels=8, layers=4), '
+                      'head=dict(in_channels=128, '
                       'aux_in_channels=128))\n')
     cfg = Config.fromfile(config)
     model = MODELS.build(cfg.model)

@@ -55,7 +55,7 @@ def test_onestage_imagenet_runs_on_cpu(imagenet_root, tmp_path):
         # A 4-cell, C = 8 network: the rest is the config's (ImageNet stem,
         # 224x224 pipeline, label smoothing, auxiliary head, schedules).
         'model.backbone.channels=8', 'model.backbone.layers=4',
-        'model.backbone.out_indices=[2,3]', 'model.head.in_channels=128',
+        'model.head.in_channels=128',
         'model.head.aux_in_channels=128', 'train_cfg.max_epochs=3',
         'train_cfg.stages.termination.max_search_epochs=1',
         'train_cfg.stages.phase_switch.eval_epochs=1',
@@ -85,8 +85,8 @@ def test_corrupt_image_is_named(imagenet_root, tmp_path):
         f'val_dataloader.dataset.data_root={root}',
         'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
         'val_dataloader.num_workers=0', 'model.backbone.channels=8',
-        'model.backbone.layers=4', 'model.backbone.out_indices=[2,3]',
-        'model.head.in_channels=128', 'model.head.aux_in_channels=128',
+        'model.backbone.layers=4', 'model.head.in_channels=128',
+        'model.head.aux_in_channels=128',
         check=False)
     assert proc.returncode != 0
     assert f'failed to load image: {broken}' in proc.stderr

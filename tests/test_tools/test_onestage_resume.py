@@ -15,7 +15,7 @@ ONESTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/onestage_digits.py'
 # evaluation training: the run ends after epoch 5.
 OPTIONS = [
     'model.backbone.channels=4', 'model.backbone.layers=4',
-    'model.backbone.out_indices=[2,3]', 'model.head.in_channels=64',
+    'model.head.in_channels=64',
     'model.head.aux_in_channels=64', 'train_dataloader.batch_size=32',
     'train_dataloader.dataset.indices=96', 'val_dataloader.dataset.indices=64',
     'train_cfg.val_interval=1',

@@ -1,6 +1,7 @@
 # A DARTS-space network on 32x32 images: 20 cells, C = 36, auxiliary head on
-# cell 13 (= 2 * 20 // 3) weighted 0.4. Cell outputs have 4 * 144 = 576
-# channels after the second reduction.
+# cell 13 (= 2 * 20 // 3: with_aux_feature) weighted 0.4; the main head reads
+# the last cell (out_indices=(-1, ), the default). Cell outputs have
+# 4 * 144 = 576 channels after the second reduction.
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -10,7 +11,7 @@ model = dict(
         layers=20,
         stem='cifar',
         bn_append=False,
-        out_indices=(13, 19)),
+        with_aux_feature=True),
     neck=None,
     head=dict(
         type='DartsClsHead',

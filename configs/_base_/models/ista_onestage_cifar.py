@@ -14,5 +14,5 @@ model = dict(
         stem='cifar',
         affine=True,
         bn_append=True,
-        out_indices=(13, 19)),
+        with_aux_feature=True),
     head=dict(cal_acc=True))

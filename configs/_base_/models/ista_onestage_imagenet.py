@@ -13,5 +13,5 @@ model = dict(
         stem='imagenet',
         affine=True,
         bn_append=True,
-        out_indices=(9, 13)),
+        with_aux_feature=True),
     head=dict(cal_acc=True))

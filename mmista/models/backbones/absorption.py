@@ -88,7 +88,8 @@ def absorb_supernet(supernet) -> Tuple[dict, Dict[str, torch.Tensor]]:
 
 def exported_backbone_cfg(supernet) -> dict:
     """The ``DerivedNet`` config an export of the super-net has (the
-    current genotype, affine BatchNorms, the super-net's outputs).
+    current genotype, affine BatchNorms, the super-net's outputs: its
+    stages and auxiliary map).
 
     Args:
         supernet (ISTASuperNet): A one-stage super-net.
@@ -97,4 +98,6 @@ def exported_backbone_cfg(supernet) -> dict:
         dict: The backbone config.
     """
     return supernet.derived_backbone_cfg(
-        affine=True, out_indices=tuple(supernet.out_indices))
+        affine=True,
+        out_indices=tuple(supernet.out_indices),
+        with_aux_feature=supernet.with_aux_feature)

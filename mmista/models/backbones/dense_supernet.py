@@ -38,8 +38,10 @@ class DenseSuperNet(SuperCellNetwork):
         pool_bn (bool): Follow each pool by a non-affine BatchNorm, as
             DARTS's ``MixedOp`` does. Defaults to True.
         drop_path_prob (float): Drop-path probability. Defaults to 0.
-        out_indices (Sequence[int]): Cells whose outputs are returned.
-            Defaults to ``(-1, )``.
+        out_indices (Sequence[int]): Stages whose outputs are returned (as
+            :class:`DerivedNet`'s). Defaults to ``(-1, )``.
+        with_aux_feature (bool): Also return the output of cell
+            ``2*layers//3`` first, for the auxiliary head. Defaults to False.
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -54,6 +56,7 @@ class DenseSuperNet(SuperCellNetwork):
                  pool_bn: bool = True,
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
+                 with_aux_feature: bool = False,
                  init_cfg=None):
         super().__init__(
             channels,
@@ -66,6 +69,7 @@ class DenseSuperNet(SuperCellNetwork):
             pool_bn=pool_bn,
             drop_path_prob=drop_path_prob,
             out_indices=out_indices,
+            with_aux_feature=with_aux_feature,
             init_cfg=init_cfg)
         self.edges_per_node = edges_per_node
         num_ops = len(CANDIDATE_OPS)

@@ -56,8 +56,12 @@ class ISTASuperNet(SuperCellNetwork):
             ``bn_append``, whose pools end in an affine one). The derived
             networks have no pool BatchNorm. Defaults to True.
         drop_path_prob (float): Drop-path probability. Defaults to 0.
-        out_indices (Sequence[int]): Cells whose outputs are returned.
-            Defaults to ``(-1, )``.
+        out_indices (Sequence[int]): Stages whose outputs are returned (0 =
+            the stem, 1-3 = the groups of cells between reductions, as
+            :class:`DerivedNet`'s). Defaults to ``(-1, )``.
+        with_aux_feature (bool): Also return the output of cell
+            ``2*layers//3`` first, for ``DartsClsHead``'s auxiliary head.
+            Defaults to False.
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -77,10 +81,21 @@ class ISTASuperNet(SuperCellNetwork):
                  pool_bn: bool = True,
                  drop_path_prob: float = 0.,
                  out_indices: Sequence[int] = (-1, ),
+                 with_aux_feature: bool = False,
                  init_cfg=None):
-        super().__init__(channels, layers, stem, in_channels, steps, affine,
-                         bn_append, pool_bn, drop_path_prob, out_indices,
-                         init_cfg)
+        super().__init__(
+            channels,
+            layers,
+            stem,
+            in_channels,
+            steps,
+            affine,
+            bn_append,
+            pool_bn,
+            drop_path_prob,
+            out_indices,
+            with_aux_feature=with_aux_feature,
+            init_cfg=init_cfg)
         try:
             self.lam = check_lam(lam)
         except (TypeError, ValueError) as error:

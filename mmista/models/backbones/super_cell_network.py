@@ -92,14 +92,26 @@ class SuperCellNetwork(CellNetwork):
         bn_append (bool): Append a BatchNorm to parameter-free ops.
         pool_bn (bool): Follow pools by a non-affine BatchNorm.
         drop_path_prob (float): Drop-path probability.
-        out_indices (Sequence[int]): Cells whose outputs are returned.
+        out_indices (Sequence[int]): Stages whose outputs are returned
+            (see :class:`CellNetwork`).
+        with_aux_feature (bool): Also return the output of cell
+            ``2*layers//3`` first, for the auxiliary head.
         init_cfg (dict, optional): Initialization config.
     """
 
-    def __init__(self, channels: int, layers: int, stem: str,
-                 in_channels: int, steps: int, affine: bool,
-                 bn_append: bool, pool_bn: bool, drop_path_prob: float,
-                 out_indices: Sequence[int], init_cfg=None):
+    def __init__(self,
+                 channels: int,
+                 layers: int,
+                 stem: str,
+                 in_channels: int,
+                 steps: int,
+                 affine: bool,
+                 bn_append: bool,
+                 pool_bn: bool,
+                 drop_path_prob: float,
+                 out_indices: Sequence[int],
+                 with_aux_feature: bool = False,
+                 init_cfg=None):
         super().__init__(
             channels,
             layers,
@@ -108,6 +120,7 @@ class SuperCellNetwork(CellNetwork):
             concat_nodes=steps,
             drop_path_prob=drop_path_prob,
             out_indices=out_indices,
+            with_aux_feature=with_aux_feature,
             init_cfg=init_cfg)
         self.steps = steps
         self.variant_cfg = dict(

@@ -61,7 +61,7 @@ class DartsClsHead(ClsHead):
 
     The backbone returns feature maps; the last one is pooled and classified.
     When ``aux_weight > 0`` the first feature map (the output of cell
-    ``2*layers//3``: put it in the backbone's ``out_indices``) feeds the
+    ``2*layers//3``: set the backbone's ``with_aux_feature=True``) feeds the
     auxiliary head during training and its loss, scaled by ``aux_weight``,
     is added as ``loss_aux``. Prediction uses the main classifier only.
 
@@ -133,8 +133,9 @@ class DartsClsHead(ClsHead):
             if len(feats) < 2:
                 raise ValueError(
                     'DartsClsHead with aux_weight > 0 needs two feature maps '
-                    "from the backbone: set its out_indices to "
-                    '(2 * layers // 3, -1)')
+                    'from the backbone: set model.backbone.'
+                    'with_aux_feature=True (the output of cell '
+                    '2*layers//3 first, then the last stage)')
             aux_losses = self._get_loss(
                 self.aux_head(feats[0]), data_samples, **kwargs)
             losses['loss_aux'] = self.aux_weight * aux_losses['loss']

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmista.structures import CANDIDATE_OPS
+from .norm_layers import NORM_TYPES, build_norm
 
 
 class ReLUConvBN(nn.Sequential):
@@ -31,6 +32,9 @@ class ReLUConvBN(nn.Sequential):
         stride (int): Convolution stride.
         padding (int): Convolution padding.
         affine (bool): Whether the BatchNorm has affine parameters.
+        norm_cfg (dict, optional): Norm config (see
+            :func:`~mmista.models.utils.norm_layers.build_norm`); None:
+            BatchNorm.
     """
 
     def __init__(self,
@@ -39,7 +43,8 @@ class ReLUConvBN(nn.Sequential):
                  kernel_size: int,
                  stride: int,
                  padding: int,
-                 affine: bool = True):
+                 affine: bool = True,
+                 norm_cfg: Optional[dict] = None):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(
@@ -48,8 +53,7 @@ class ReLUConvBN(nn.Sequential):
                 kernel_size,
                 stride=stride,
                 padding=padding,
-                bias=False),
-            nn.BatchNorm2d(out_channels, affine=affine))
+                bias=False), build_norm(out_channels, affine, norm_cfg))
 
 
 class DilConv(nn.Sequential):
@@ -63,6 +67,7 @@ class DilConv(nn.Sequential):
         padding (int): Depthwise padding.
         dilation (int): Depthwise dilation.
         affine (bool): Whether the BatchNorm has affine parameters.
+        norm_cfg (dict, optional): Norm config; None: BatchNorm.
     """
 
     def __init__(self,
@@ -72,7 +77,8 @@ class DilConv(nn.Sequential):
                  stride: int,
                  padding: int,
                  dilation: int,
-                 affine: bool = True):
+                 affine: bool = True,
+                 norm_cfg: Optional[dict] = None):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(
@@ -85,7 +91,7 @@ class DilConv(nn.Sequential):
                 groups=in_channels,
                 bias=False),
             nn.Conv2d(in_channels, out_channels, 1, bias=False),
-            nn.BatchNorm2d(out_channels, affine=affine))
+            build_norm(out_channels, affine, norm_cfg))
 
 
 class SepConv(nn.Sequential):
@@ -100,6 +106,7 @@ class SepConv(nn.Sequential):
         stride (int): Stride of the first depthwise convolution.
         padding (int): Depthwise padding.
         affine (bool): Whether the BatchNorms have affine parameters.
+        norm_cfg (dict, optional): Norm config; None: BatchNorm.
     """
 
     def __init__(self,
@@ -108,7 +115,8 @@ class SepConv(nn.Sequential):
                  kernel_size: int,
                  stride: int,
                  padding: int,
-                 affine: bool = True):
+                 affine: bool = True,
+                 norm_cfg: Optional[dict] = None):
         first = DilConv(
             in_channels,
             in_channels,
@@ -116,7 +124,8 @@ class SepConv(nn.Sequential):
             stride,
             padding,
             dilation=1,
-            affine=affine)
+            affine=affine,
+            norm_cfg=norm_cfg)
         second = DilConv(
             in_channels,
             out_channels,
@@ -124,7 +133,8 @@ class SepConv(nn.Sequential):
             1,
             padding,
             dilation=1,
-            affine=affine)
+            affine=affine,
+            norm_cfg=norm_cfg)
         super().__init__(*first, *second)
 
 
@@ -140,12 +150,14 @@ class FactorizedReduce(nn.Module):
         in_channels (int): Input channels.
         out_channels (int): Output channels (must be even).
         affine (bool): Whether the BatchNorm has affine parameters.
+        norm_cfg (dict, optional): Norm config; None: BatchNorm.
     """
 
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
-                 affine: bool = True):
+                 affine: bool = True,
+                 norm_cfg: Optional[dict] = None):
         super().__init__()
         if out_channels % 2:
             raise ValueError(
@@ -155,7 +167,7 @@ class FactorizedReduce(nn.Module):
         half = out_channels // 2
         self.conv_1 = nn.Conv2d(in_channels, half, 1, stride=2, bias=False)
         self.conv_2 = nn.Conv2d(in_channels, half, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels, affine=affine)
+        self.bn = build_norm(out_channels, affine, norm_cfg)
 
     def factorized(self, x: torch.Tensor) -> torch.Tensor:
         """Everything but the final BatchNorm."""
@@ -173,31 +185,39 @@ class FactorizedReduce(nn.Module):
 
 class WithBN(nn.Sequential):
     """A parameter-free op followed by a BatchNorm (one-stage nets, and the
-    pools of two-stage super-nets)."""
+    pools of two-stage super-nets), or the norm of ``norm_cfg``."""
 
-    def __init__(self, op: nn.Module, channels: int, affine: bool = True):
-        super().__init__(op, nn.BatchNorm2d(channels, affine=affine))
+    def __init__(self,
+                 op: nn.Module,
+                 channels: int,
+                 affine: bool = True,
+                 norm_cfg: Optional[dict] = None):
+        super().__init__(op, build_norm(channels, affine, norm_cfg))
 
 
-OpFactory = Callable[[int, int, bool], nn.Module]
+OpFactory = Callable[[int, int, bool, Optional[dict]], nn.Module]
 
 _OP_FACTORIES: Dict[str, OpFactory] = {
     'max_pool_3x3':
-    lambda c, stride, affine: nn.MaxPool2d(3, stride=stride, padding=1),
+    lambda c, stride, affine, norm: nn.MaxPool2d(3, stride=stride, padding=1),
     'avg_pool_3x3':
-    lambda c, stride, affine: nn.AvgPool2d(
+    lambda c, stride, affine, norm: nn.AvgPool2d(
         3, stride=stride, padding=1, count_include_pad=False),
     'skip_connect':
-    lambda c, stride, affine: nn.Identity()
-    if stride == 1 else FactorizedReduce(c, c, affine=affine),
+    lambda c, stride, affine, norm: nn.Identity() if stride == 1 else
+    FactorizedReduce(c, c, affine=affine, norm_cfg=norm),
     'sep_conv_3x3':
-    lambda c, stride, affine: SepConv(c, c, 3, stride, 1, affine=affine),
+    lambda c, stride, affine, norm: SepConv(
+        c, c, 3, stride, 1, affine=affine, norm_cfg=norm),
     'sep_conv_5x5':
-    lambda c, stride, affine: SepConv(c, c, 5, stride, 2, affine=affine),
+    lambda c, stride, affine, norm: SepConv(
+        c, c, 5, stride, 2, affine=affine, norm_cfg=norm),
     'dil_conv_3x3':
-    lambda c, stride, affine: DilConv(c, c, 3, stride, 2, 2, affine=affine),
+    lambda c, stride, affine, norm: DilConv(
+        c, c, 3, stride, 2, 2, affine=affine, norm_cfg=norm),
     'dil_conv_5x5':
-    lambda c, stride, affine: DilConv(c, c, 5, stride, 4, 2, affine=affine),
+    lambda c, stride, affine, norm: DilConv(
+        c, c, 5, stride, 4, 2, affine=affine, norm_cfg=norm),
 }
 assert tuple(_OP_FACTORIES) == CANDIDATE_OPS
 
@@ -210,7 +230,8 @@ def build_candidate_op(name: str,
                        stride: int,
                        affine: bool = True,
                        bn_append: bool = False,
-                       pool_bn: bool = False) -> nn.Module:
+                       pool_bn: bool = False,
+                       norm_cfg: Optional[dict] = None) -> nn.Module:
     """Builds one candidate operation.
 
     Args:
@@ -224,6 +245,9 @@ def build_candidate_op(name: str,
             two-stage super-nets of DARTS and ISTA-NAS do, so that pool
             outputs are normalised like every other op's. No effect with
             ``bn_append`` (the pools then end in a BatchNorm already).
+        norm_cfg (dict, optional): Norm config of the op's normalization
+            layers (those of ``bn_append`` and ``pool_bn`` included).
+            Defaults to None: BatchNorm.
 
     Returns:
         nn.Module: The operation.
@@ -233,12 +257,28 @@ def build_candidate_op(name: str,
                        f'{", ".join(CANDIDATE_OPS)}')
     if stride not in (1, 2):
         raise ValueError(f'op stride must be 1 or 2, got {stride}')
-    op = _OP_FACTORIES[name](channels, stride, affine)
-    if bn_append and output_bn(op) is None:
-        op = WithBN(op, channels, affine=affine)
+    op = _OP_FACTORIES[name](channels, stride, affine, norm_cfg)
+    if bn_append and output_norm(op) is None:
+        op = WithBN(op, channels, affine=affine, norm_cfg=norm_cfg)
     elif pool_bn and name in POOL_OPS:
-        op = WithBN(op, channels, affine=False)
+        op = WithBN(op, channels, affine=False, norm_cfg=norm_cfg)
     return op
+
+
+def output_norm(op: nn.Module) -> Optional[nn.Module]:
+    """Returns the normalization layer an op ends in, or None.
+
+    Args:
+        op (nn.Module): A module built by :func:`build_candidate_op`.
+
+    Returns:
+        nn.Module | None: The op's final BatchNorm, GroupNorm, ... layer.
+    """
+    if isinstance(op, FactorizedReduce):
+        return op.bn
+    if isinstance(op, nn.Sequential) and isinstance(op[-1], NORM_TYPES):
+        return op[-1]
+    return None
 
 
 def output_bn(op: nn.Module) -> Optional[_BatchNorm]:
@@ -251,11 +291,8 @@ def output_bn(op: nn.Module) -> Optional[_BatchNorm]:
         _BatchNorm | None: The op's final BatchNorm (a SyncBatchNorm after
         ``sync_bn`` conversion).
     """
-    if isinstance(op, FactorizedReduce):
-        return op.bn
-    if isinstance(op, nn.Sequential) and isinstance(op[-1], _BatchNorm):
-        return op[-1]
-    return None
+    norm = output_norm(op)
+    return norm if isinstance(norm, _BatchNorm) else None
 
 
 def is_identity(op: nn.Module) -> bool:

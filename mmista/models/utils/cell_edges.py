@@ -16,7 +16,8 @@ def build_edge(op_name: str,
                source: int,
                affine: bool,
                bn_append: bool,
-               pool_bn: bool = False) -> nn.Module:
+               pool_bn: bool = False,
+               norm_cfg: Optional[dict] = None) -> nn.Module:
     """Builds the op of an edge from node ``source`` of a cell.
 
     Edges leaving a reduction cell's two input nodes have stride 2.
@@ -29,6 +30,8 @@ def build_edge(op_name: str,
         bn_append (bool): Append a BatchNorm to parameter-free ops.
         pool_bn (bool): Follow pools by a non-affine BatchNorm (two-stage
             super-nets). Defaults to False.
+        norm_cfg (dict, optional): Norm config of the op. Defaults to None:
+            BatchNorm.
 
     Returns:
         nn.Module: The op.
@@ -40,7 +43,8 @@ def build_edge(op_name: str,
         stride,
         affine=affine,
         bn_append=bn_append,
-        pool_bn=pool_bn)
+        pool_bn=pool_bn,
+        norm_cfg=norm_cfg)
 
 
 def run_edge(op: nn.Module,

@@ -1,6 +1,6 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """The preprocessing of a cell's two inputs, shared by every cell kind."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -18,18 +18,37 @@ class CellInputs(nn.Module):
     Args:
         spec (CellSpec): The cell's shape.
         affine (bool): Whether the BatchNorms have affine parameters.
+        norm_cfg (dict, optional): Norm config. Defaults to None: BatchNorm.
     """
 
-    def __init__(self, spec: CellSpec, affine: bool = True):
+    def __init__(self,
+                 spec: CellSpec,
+                 affine: bool = True,
+                 norm_cfg: Optional[dict] = None):
         super().__init__()
         if spec.reduction_prev:
             self.preprocess0 = FactorizedReduce(
-                spec.prev_prev_channels, spec.channels, affine=affine)
+                spec.prev_prev_channels,
+                spec.channels,
+                affine=affine,
+                norm_cfg=norm_cfg)
         else:
             self.preprocess0 = ReLUConvBN(
-                spec.prev_prev_channels, spec.channels, 1, 1, 0, affine=affine)
+                spec.prev_prev_channels,
+                spec.channels,
+                1,
+                1,
+                0,
+                affine=affine,
+                norm_cfg=norm_cfg)
         self.preprocess1 = ReLUConvBN(
-            spec.prev_channels, spec.channels, 1, 1, 0, affine=affine)
+            spec.prev_channels,
+            spec.channels,
+            1,
+            1,
+            0,
+            affine=affine,
+            norm_cfg=norm_cfg)
 
     def forward(self, s0: torch.Tensor,
                 s1: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

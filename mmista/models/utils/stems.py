@@ -5,10 +5,12 @@ See docs/en/method/search_space.md.
 
 A stem turns the image into the two inputs ``(s0, s1)`` of the first cell.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+
+from .norm_layers import build_norm
 
 
 class CifarStem(nn.Module):
@@ -18,6 +20,7 @@ class CifarStem(nn.Module):
         channels (int): Initial channels ``C`` of the network.
         in_channels (int): Image channels. Defaults to 3.
         multiplier (int): Stem width as a multiple of ``C``. Defaults to 3.
+        norm_cfg (dict, optional): Norm config. Defaults to None: BatchNorm.
     """
 
     #: Whether the first cell's ``s0`` is at twice ``s1``'s resolution.
@@ -26,12 +29,13 @@ class CifarStem(nn.Module):
     def __init__(self,
                  channels: int,
                  in_channels: int = 3,
-                 multiplier: int = 3):
+                 multiplier: int = 3,
+                 norm_cfg: Optional[dict] = None):
         super().__init__()
         out_channels = multiplier * channels
         self.conv = nn.Conv2d(
             in_channels, out_channels, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels)
+        self.bn = build_norm(out_channels, norm_cfg=norm_cfg)
         self.out_channels = (out_channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -49,24 +53,28 @@ class ImageNetStem(nn.Module):
     Args:
         channels (int): Initial channels ``C`` of the network.
         in_channels (int): Image channels. Defaults to 3.
+        norm_cfg (dict, optional): Norm config. Defaults to None: BatchNorm.
     """
 
     reduction_prev = True
 
-    def __init__(self, channels: int, in_channels: int = 3):
+    def __init__(self,
+                 channels: int,
+                 in_channels: int = 3,
+                 norm_cfg: Optional[dict] = None):
         super().__init__()
         half = channels // 2
         self.stem0 = nn.Sequential(
             nn.Conv2d(in_channels, half, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(half),
+            build_norm(half, norm_cfg=norm_cfg),
             nn.ReLU(inplace=True),
             nn.Conv2d(half, channels, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
+            build_norm(channels, norm_cfg=norm_cfg),
         )
         self.stem1 = nn.Sequential(
             nn.ReLU(inplace=False),
             nn.Conv2d(channels, channels, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
+            build_norm(channels, norm_cfg=norm_cfg),
         )
         self.out_channels = (channels, channels)
 
@@ -79,13 +87,17 @@ class ImageNetStem(nn.Module):
 STEMS = {'cifar': CifarStem, 'imagenet': ImageNetStem}
 
 
-def build_stem(stem_type: str, channels: int, in_channels: int = 3):
+def build_stem(stem_type: str,
+               channels: int,
+               in_channels: int = 3,
+               norm_cfg: Optional[dict] = None):
     """Builds a stem by name.
 
     Args:
         stem_type (str): ``'cifar'`` or ``'imagenet'``.
         channels (int): Initial channels ``C`` of the network.
         in_channels (int): Image channels.
+        norm_cfg (dict, optional): Norm config. Defaults to None: BatchNorm.
 
     Returns:
         CifarStem | ImageNetStem: The stem.
@@ -93,4 +105,5 @@ def build_stem(stem_type: str, channels: int, in_channels: int = 3):
     if stem_type not in STEMS:
         raise KeyError(f'unknown stem {stem_type!r}; use one of '
                        f'{", ".join(STEMS)}')
-    return STEMS[stem_type](channels, in_channels=in_channels)
+    return STEMS[stem_type](
+        channels, in_channels=in_channels, norm_cfg=norm_cfg)
