@@ -25,6 +25,9 @@ from mmista.registry import MODELS
 #: of ``in_channels`` inputs (mmista's and mmpretrain's).
 LAST_MAP_HEADS = ('DartsClsHead', 'LinearClsHead', 'StackedLinearClsHead',
                   'MultiLabelLinearClsHead', 'ArcFaceClsHead')
+#: mmista's backbones, whose ``with_aux_feature`` returns the map the
+#: DARTS auxiliary head reads.
+AUX_FEATURE_BACKBONES = ('DerivedNet', 'ISTASuperNet', 'DenseSuperNet')
 #: Necks that keep the channels of each map (``None``: no neck).
 CHANNEL_KEEPING_NECKS = (None, 'GlobalAveragePooling')
 
@@ -117,7 +120,10 @@ def fit_head_to_backbone(cfg: Config) -> List[str]:
         in_channels follows the backbone: 576 -> 256'``.
 
     Raises:
-        ConfigError: ``model.backbone`` cannot be built.
+        ConfigError: ``model.backbone`` cannot be built, or a
+            ``DartsClsHead`` with an auxiliary loss has an mmista backbone
+            without ``with_aux_feature=True`` (a config written when
+            ``out_indices`` counted cells).
     """
     model = cfg.get('model')
     if not isinstance(model, dict):
@@ -127,6 +133,14 @@ def fit_head_to_backbone(cfg: Config) -> List[str]:
     if not isinstance(backbone, dict) or head_type not in LAST_MAP_HEADS \
             or _type_name(model.get('neck')) not in CHANNEL_KEEPING_NECKS:
         return []
+    if head_type == 'DartsClsHead' and (head.get('aux_weight') or 0) > 0 \
+            and _type_name(backbone) in AUX_FEATURE_BACKBONES \
+            and not backbone.get('with_aux_feature', False):
+        raise ConfigError(
+            'model.head.aux_weight > 0 reads the output of cell '
+            '2*layers//3, which the backbone returns only with '
+            'model.backbone.with_aux_feature=True: set it (out_indices '
+            'count stages, not cells), or model.head.aux_weight=0')
     channels = backbone_out_channels(backbone)
     if channels is None:
         return []

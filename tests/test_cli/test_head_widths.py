@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import backbone_out_channels, fit_head_to_backbone
+from mmista.cli import fit_head_to_backbone
 from mmista.errors import ConfigError
 from ..utils import DIGITS_EVAL_CONFIG, REPO_ROOT, run_tool
 
@@ -52,14 +52,20 @@ def test_wider_cells_widen_both_heads(configs):
         (256, 256)
 
 
-def test_the_auxiliary_map_can_differ_from_the_last(configs):
-    # the auxiliary head on cell 0 (before the first reduction): 4 * 8
+def test_an_auxiliary_head_without_its_map_is_refused(configs):
+    """A config written when out_indices counted cells (the auxiliary map
+    then came from out_indices[0]) would feed the auxiliary head a stage
+    output: refused, naming the key to set."""
     cfg = changed(configs[DIGITS_EVAL_CONFIG],
-                  **{'model.backbone.out_indices': [0, 4]})
-    assert backbone_out_channels(cfg.model.backbone) == (32, 128)
-    assert fit_head_to_backbone(cfg) == [
-        'model.head.aux_in_channels follows the backbone: 128 -> 32'
-    ]
+                  **{'model.backbone.with_aux_feature': False,
+                     'model.backbone.out_indices': [2, 3]})
+    with pytest.raises(ConfigError,
+                       match=r'^model\.head\.aux_weight > 0 reads the output '
+                       r'of cell 2\*layers//3, .*'
+                       r'model\.backbone\.with_aux_feature=True'):
+        fit_head_to_backbone(cfg)
+    cfg.model.head.aux_weight = 0.
+    assert fit_head_to_backbone(cfg) == []
 
 
 def test_no_auxiliary_head_leaves_its_width_alone(configs):
@@ -97,11 +103,19 @@ def test_unknown_heads_and_necks_are_left_alone(configs, neck, head):
 
 def test_a_backbone_that_cannot_be_built_names_the_key(configs):
     cfg = changed(configs[DIGITS_EVAL_CONFIG],
+                  **{'model.backbone.chanels': 4})
+    with pytest.raises(
+            ConfigError,
+            match=r"^model\.backbone cannot be built: .*unexpected "
+            r"keyword argument 'chanels'"):
+        fit_head_to_backbone(cfg)
+    # the backbone's own config errors pass through as they are
+    cfg = changed(configs[DIGITS_EVAL_CONFIG],
                   **{'model.backbone.out_indices': [40]})
     with pytest.raises(
             ConfigError,
-            match=r'^model\.backbone cannot be '
-            r'built: out_indices entry 40 is out of range'):
+            match=r'^model\.backbone\.out_indices: entry 40 is out of '
+            r'range: out_indices now count stages'):
         fit_head_to_backbone(cfg)
 
 
