@@ -61,7 +61,8 @@ def test_what_has_no_record(genotype, tmp_path):
     genotype.to_json(old)
     assert SEARCH_SPACE_KEY not in json.loads(old.read_text())
     assert read_search_space(str(old)) is None
-    assert read_search_space('ista_onestage_cifar10') is None
+    # a published name carries its paper's variant (PUBLISHED_VARIANTS)
+    assert read_search_space('ista_onestage_cifar10').bn_append is True
     assert read_search_space(str(genotype)) is None  # DARTS text
     assert read_search_space(genotype) is None
     assert get_genotype(str(old)) == genotype
