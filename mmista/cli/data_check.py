@@ -65,7 +65,7 @@ def missing_data(cfg: Config,
         str | None: A message naming the key, the folder and what to do,
         or None when every folder exists.
     """
-    for key, dataset in _datasets(cfg, loaders):
+    for key, dataset in config_datasets(cfg, loaders):
         root = dataset.get('data_root')
         if root:
             subdir = _REQUIRED_SUBDIRS.get(dataset.get('type'))
@@ -89,8 +89,8 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
 MAX_DECODED = 20000
 
 
-def _datasets(cfg: Config,
-              loaders: Sequence[str]) -> Iterator[Tuple[str, dict]]:
+def config_datasets(cfg: Config,
+                    loaders: Sequence[str]) -> Iterator[Tuple[str, dict]]:
     """``(key, dataset config)`` of every dataset, through wrappers."""
     for loader in loaders:
         loader_cfg = cfg.get(loader)
@@ -151,7 +151,7 @@ def folder_dataset_problem(
     """
     num_classes = (cfg.get('model', {}).get('head') or {}).get('num_classes')
     first: Optional[Tuple[str, List[str]]] = None
-    for key, dataset in _datasets(cfg, loaders):
+    for key, dataset in config_datasets(cfg, loaders):
         folder = _image_folder(dataset)
         if folder is None or not osp.isdir(folder):
             continue
@@ -249,7 +249,7 @@ def dataset_classes(cfg: Config,
         tuple[str, list[str]] | None: The key of the dataset that names
         them and the class names, or None when unknown.
     """
-    for key, dataset in _datasets(cfg, [loader]):
+    for key, dataset in config_datasets(cfg, [loader]):
         classes = _own_classes(dataset)
         if classes:
             return key, classes

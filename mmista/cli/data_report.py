@@ -11,8 +11,8 @@ from mmpretrain.datasets.utils import check_md5
 
 from mmista.errors import UserError
 from mmista.registry import DATASETS
-from .data_check import (_datasets, expected_tree, folder_dataset_problem,
-                         missing_data)
+from .data_check import (config_datasets, expected_tree,
+                         folder_dataset_problem, missing_data)
 from .data_root import DATALOADERS
 
 
@@ -162,7 +162,7 @@ def check_config_data(cfg: Config,
     if problem:
         raise DataError(problem)
     init_default_scope(cfg.get('default_scope', 'mmista'))
-    for key, dataset in _datasets(cfg, loaders):
+    for key, dataset in config_datasets(cfg, loaders):
         dataset_type = str(dataset.get('type')).split('.')[-1]
         if dataset_type in ('CIFAR10', 'CIFAR100'):
             problem = _cifar_problem(key, dataset)

@@ -10,6 +10,7 @@ from typing import List, Sequence
 from mmengine.config import Config
 
 from mmista.errors import ConfigError
+from .data_check import config_datasets
 
 #: The dataloaders whose datasets ``--data-root`` moves.
 DATALOADERS = ('train_dataloader', 'arch_dataloader', 'val_dataloader',
@@ -39,16 +40,10 @@ def set_data_root(cfg: Config,
         ConfigError: No dataset of the config has a ``data_root``.
     """
     keys = []
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        if not loader_cfg:
-            continue
-        dataset, key = loader_cfg.get('dataset'), f'{loader}.dataset'
-        while isinstance(dataset, dict):
-            if 'data_root' in dataset:
-                dataset['data_root'] = data_root
-                keys.append(f'{key}.data_root')
-            dataset, key = dataset.get('dataset'), f'{key}.dataset'
+    for key, dataset in config_datasets(cfg, loaders):
+        if 'data_root' in dataset:
+            dataset['data_root'] = data_root
+            keys.append(f'{key}.data_root')
     if not keys:
         raise ConfigError(
             f'--data-root {data_root}: no dataset of this config has a '
