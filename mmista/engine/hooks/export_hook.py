@@ -6,9 +6,18 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from mmista.apis import export_search_model
+from mmista.errors import UserError
 from mmista.registry import HOOKS
+from ..learning_check import chance_accuracy_bound, num_classes_of
 from ..search_state import SearchState
 from ..utils import unwrapped_model
+
+#: The message-hub scalar of the last validation's top-1 accuracy.
+VAL_TOP1 = 'val/accuracy/top1'
+
+
+class NotLearnedError(UserError):
+    """The exported network is no better than guessing."""
 
 
 @HOOKS.register_module()
@@ -24,14 +33,23 @@ class ExportHook(Hook):
     :func:`mmista.apis.export_search_model`). ``tools/export_backbone.py``
     does the same for any checkpoint.
 
+    A network that has learned nothing is not reported as a success: when
+    the last validation's top-1 accuracy is not clearly above chance (see
+    :func:`~mmista.engine.learning_check.chance_accuracy_bound`), the
+    export is still written, for inspection, and then the run fails with
+    a message that says so.
+
     Args:
         out_dir (str): Folder under the work dir. Defaults to ``'export'``.
+        check_learned (bool): Fail a run whose exported network validates
+            at chance accuracy. Defaults to True.
     """
 
     priority = 'LOW'
 
-    def __init__(self, out_dir: str = 'export'):
+    def __init__(self, out_dir: str = 'export', check_learned: bool = True):
         self.out_dir = out_dir
+        self.check_learned = check_learned
 
     def after_train(self, runner) -> None:
         """Exports the final network (main process only)."""
@@ -52,3 +70,26 @@ class ExportHook(Hook):
             f'{", ".join(osp.basename(p) for p in paths.values())}. '
             f'Test it with: python tools/test.py {paths["config.py"]} '
             f'{paths["model.pth"]}')
+        if self.check_learned:
+            self._check_learned(runner, out_dir)
+
+    @staticmethod
+    def _check_learned(runner, out_dir: str) -> None:
+        """Fails when the last validation accuracy is at chance."""
+        hub = runner.message_hub
+        num_classes = num_classes_of(runner)
+        if VAL_TOP1 not in hub.log_scalars or num_classes is None:
+            return
+        top1 = float(hub.get_scalar(VAL_TOP1).current())
+        num_images = len(runner.val_dataloader.dataset)
+        bound = chance_accuracy_bound(num_classes, num_images)
+        if top1 > bound:
+            return
+        raise NotLearnedError(
+            f'the exported network has not learned: validation top-1 '
+            f'{top1:.4g}% on {num_images} images of {num_classes} classes is '
+            f'not clearly above chance ({100 / num_classes:.3g}%; above '
+            f'{bound:.3g}% would be). The export in {out_dir} is kept for '
+            'inspection only. See the warnings of the log (training loss '
+            "near chance, b's learning rate) for what to change; "
+            'train_cfg.stages.export.check_learned=False accepts it')
