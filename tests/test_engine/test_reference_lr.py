@@ -16,12 +16,27 @@ LR, EPOCHS, BATCH = 0.5, 250, 1024
 
 #: The override of reference_differences.md.
 REFERENCE_SCHEDULE = [
-    dict(type='LinearLR', start_factor=0.2, end_factor=1.0, by_epoch=True,
-         begin=0, end=5),
-    dict(type='LinearLR', start_factor=240 / 245, end_factor=1 / 245,
-         by_epoch=True, begin=5, end=245),
-    dict(type='LinearLR', start_factor=1.0, end_factor=0.2, by_epoch=True,
-         begin=245, end=250),
+    dict(
+        type='LinearLR',
+        start_factor=0.2,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=0,
+        end=5),
+    dict(
+        type='LinearLR',
+        start_factor=240 / 245,
+        end_factor=1 / 245,
+        by_epoch=True,
+        begin=5,
+        end=245),
+    dict(
+        type='LinearLR',
+        start_factor=1.0,
+        end_factor=0.2,
+        by_epoch=True,
+        begin=245,
+        end=250),
 ]
 
 
@@ -44,8 +59,8 @@ def epoch_lrs(schedule: List[dict], epoch_length: int = 1) -> List[float]:
     optimizer = torch.optim.SGD([param], lr=LR)
     schedulers = [
         PARAM_SCHEDULERS.build(
-            dict(cfg, optimizer=optimizer), default_args=dict(
-                epoch_length=epoch_length)) for cfg in schedule
+            dict(cfg, optimizer=optimizer),
+            default_args=dict(epoch_length=epoch_length)) for cfg in schedule
     ]
     lrs = []
     for _ in range(EPOCHS):
@@ -64,14 +79,16 @@ def epoch_lrs(schedule: List[dict], epoch_length: int = 1) -> List[float]:
 def test_override_is_the_reference_schedule():
     lrs = epoch_lrs(REFERENCE_SCHEDULE)
     assert lrs == pytest.approx([reference_lr(e) for e in range(EPOCHS)],
-                                rel=1e-12, abs=1e-15)
+                                rel=1e-12,
+                                abs=1e-15)
     assert lrs[:5] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
     assert lrs[249] == pytest.approx(LR / 1225)
 
 
 def test_mmista_imagenet_evaluation_schedule():
     """Epoch 5 on: one line from 0.5 to 0 in the last epoch."""
-    cfg = Config.fromfile(f'{REPO_ROOT}/configs/nets/ista_onestage_imagenet.py')
+    cfg = Config.fromfile(
+        f'{REPO_ROOT}/configs/nets/ista_onestage_imagenet.py')
     lrs = epoch_lrs(cfg.param_scheduler, epoch_length=4)
     assert lrs[0] == pytest.approx(0.1)
     assert lrs[5:] == pytest.approx(

@@ -98,13 +98,13 @@ def test_fixed_box_matches_the_reference_arithmetic():
     images = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
     centres = [(20, 11), (3, 30)]  # the second clipped at top and right
     pre = preprocessor()
-    normalised = pre(batch_of(torch.from_numpy(images).permute(0, 3, 1, 2)),
-                     False)['inputs']
+    normalised = pre(
+        batch_of(torch.from_numpy(images).permute(0, 3, 1, 2)),
+        False)['inputs']
     cut = pre.apply_cutout(normalised, torch.tensor(centres))
     for image, (y, x), result in zip(images, centres, cut):
         expected = reference_cutout(image, y, x)
-        np.testing.assert_allclose(
-            result.numpy(), expected, rtol=0, atol=2e-6)
+        np.testing.assert_allclose(result.numpy(), expected, rtol=0, atol=2e-6)
         # the reference's patch is exactly 0: the normalised mean colour
         assert int((result == 0).all(0).sum()) == int(
             (expected == 0).all(0).sum())
@@ -130,8 +130,8 @@ def test_training_batches_are_cut_from_the_global_generator():
     cut = pre(batch_of(images), True)['inputs']
     torch.manual_seed(7)
     centres = pre.random_centres(cut)
-    assert torch.equal(cut, pre.apply_cutout(evaluated[:1].expand_as(cut),
-                                             centres))
+    assert torch.equal(cut,
+                       pre.apply_cutout(evaluated[:1].expand_as(cut), centres))
     torch.manual_seed(7)
     assert torch.equal(cut, pre(batch_of(images), True)['inputs'])
 
@@ -152,8 +152,7 @@ def test_training_batches_are_cut_from_the_global_generator():
     # non-square images, an odd side (the reference's L // 2 both ways)
     odd = CutoutClsDataPreprocessor(cutout_shape=5)
     wide = odd(batch_of(torch.ones(2, 3, 20, 40)), True)['inputs']
-    box = odd.apply_cutout(
-        torch.ones(1, 3, 20, 40), torch.tensor([[10, 39]]))
+    box = odd.apply_cutout(torch.ones(1, 3, 20, 40), torch.tensor([[10, 39]]))
     assert patch_boxes(box, torch.zeros(3, 1, 1)) == [(8, 12, 37, 40)]
     assert wide.shape == (2, 3, 20, 40)
     assert all(h * w <= 16
@@ -168,8 +167,8 @@ def test_black_patch_is_raw_zero():
     images = torch.full((2, 3, 32, 32), 128, dtype=torch.uint8)
     normalised = pre(batch_of(images), False)['inputs']
     cut = pre.apply_cutout(normalised, torch.tensor([[16, 16], [0, 0]]))
-    black = torch.tensor([-m / s for m, s in zip(REFERENCE_MEAN,
-                                                 REFERENCE_STD)])
+    black = torch.tensor(
+        [-m / s for m, s in zip(REFERENCE_MEAN, REFERENCE_STD)])
     assert patch_boxes(cut, black.view(3, 1, 1)) == [(8, 24, 8, 24),
                                                      (0, 8, 0, 8)]
     raw = cut * pre.std + pre.mean
@@ -186,6 +185,10 @@ def test_bad_cutout_settings_name_the_key():
         CutoutClsDataPreprocessor(cutout_shape=0)
     with pytest.raises(ConfigError, match='data_preprocessor.cutout_pad_val'):
         CutoutClsDataPreprocessor(cutout_pad_val=[[0, 0, 0]])
+    with pytest.raises(ConfigError, match='one number per channel of mean'):
+        preprocessor(cutout_pad_val=[0, 0])
+    with pytest.raises(ConfigError, match="got 'black'"):
+        preprocessor(cutout_pad_val='black')
 
 
 @pytest.mark.skipif(
@@ -193,14 +196,16 @@ def test_bad_cutout_settings_name_the_key():
 def test_cuda_batch_is_cut_on_the_device():
     pre = preprocessor().cuda()
     torch.manual_seed(3)
-    cut = pre(batch_of(torch.full((64, 3, 32, 32), 9, dtype=torch.uint8)),
-              True)['inputs']
+    cut = pre(
+        batch_of(torch.full((64, 3, 32, 32), 9, dtype=torch.uint8)),
+        True)['inputs']
     assert cut.is_cuda
     torch.manual_seed(3)
     centres = pre.random_centres(cut)
     assert centres.is_cuda
     expected = pre.apply_cutout(
-        pre(batch_of(torch.full((64, 3, 32, 32), 9, dtype=torch.uint8)),
+        pre(
+            batch_of(torch.full((64, 3, 32, 32), 9, dtype=torch.uint8)),
             False)['inputs'].cpu(), centres.cpu())
     assert torch.equal(cut.cpu(), expected)
 
@@ -279,8 +284,8 @@ def test_export_of_a_cifar_run_finetunes_with_its_cutout(tmp_path):
     cut = pre(batch, True)['inputs']
     torch.manual_seed(0)
     centres = pre.random_centres(cut)
-    assert torch.equal(
-        cut, pre.apply_cutout(pre(batch, False)['inputs'], centres))
+    assert torch.equal(cut,
+                       pre.apply_cutout(pre(batch, False)['inputs'], centres))
     assert len(patch_boxes(cut, torch.zeros(3, 1, 1))) == 10
     runner.train()
     assert (tmp_path / 'work' / 'epoch_1.pth').is_file()

@@ -7,7 +7,7 @@ from typing import Optional, Sequence, Union
 import torch
 from mmpretrain.models.utils import ClsDataPreprocessor
 
-from mmista.errors import ConfigError
+from mmista.errors import ConfigError, checked_int
 from mmista.registry import MODELS
 
 
@@ -45,26 +45,34 @@ class CutoutClsDataPreprocessor(ClsDataPreprocessor):
                                                 Sequence[Number]]] = None,
                  **kwargs):
         super().__init__(**kwargs)
-        if isinstance(cutout_shape, bool) or not isinstance(
-                cutout_shape, int) or cutout_shape < 1:
-            raise ConfigError(
-                'data_preprocessor.cutout_shape must be a positive int (the '
-                f'side of the square cut out), got {cutout_shape!r}')
-        self.cutout_shape = cutout_shape
+        self.cutout_shape = checked_int(
+            cutout_shape,
+            'data_preprocessor.cutout_shape',
+            what='the side of the square cut out')
         self.cutout_pad_val = cutout_pad_val
-        if cutout_pad_val is None:
-            fill = torch.zeros(1, 1, 1)
-        else:
-            fill = torch.tensor(cutout_pad_val, dtype=torch.float32)
-            if fill.dim() > 1:
-                raise ConfigError(
-                    'data_preprocessor.cutout_pad_val must be a number or '
-                    'one number per channel, got '
-                    f'{cutout_pad_val!r}')
-            fill = fill.view(-1, 1, 1)
-            if self._enable_normalize:
-                fill = (fill - self.mean) / self.std
-        self.register_buffer('cutout_fill', fill, False)
+        self.register_buffer('cutout_fill', self._normalised_fill(), False)
+
+    def _normalised_fill(self) -> torch.Tensor:
+        """``cutout_pad_val`` normalised like the image: ``(C, 1, 1)`` or
+        ``(1, 1, 1)``; 0 for None."""
+        if self.cutout_pad_val is None:
+            return torch.zeros(1, 1, 1)
+        channels = self.mean.numel() if self._enable_normalize else None
+        try:
+            fill = torch.tensor(self.cutout_pad_val, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            fill = None
+        fits = fill is not None and fill.dim() <= 1 and (
+            channels is None or fill.numel() in (1, channels))
+        if not fits:
+            raise ConfigError(
+                'data_preprocessor.cutout_pad_val must be None, a number or '
+                'one number per channel of mean (raw pixel units), got '
+                f'{self.cutout_pad_val!r}')
+        fill = fill.view(-1, 1, 1)
+        if self._enable_normalize:
+            fill = (fill - self.mean) / self.std
+        return fill
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Normalises the batch as :class:`ClsDataPreprocessor` does, then
