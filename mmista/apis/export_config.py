@@ -147,7 +147,8 @@ def exported_config(run_cfg: Config, backbone_cfg: dict) -> Config:
 
     Returns:
         Config: ``ImageClassifier`` with the derived backbone (drop-path 0)
-        and the run's head; the run's data preprocessor, pipelines,
+        and the run's head; the run's data preprocessor (an mmista type
+        scoped as ``mmista.Name``), pipelines,
         validation and test data and evaluators (no training loader: a
         fine-tune config gives it with its optimizer and schedule); its
         runtime (:data:`EXPORT_RUNTIME_KEYS`) and hooks of
@@ -173,6 +174,10 @@ def exported_config(run_cfg: Config, backbone_cfg: dict) -> Config:
     for key in EXPORT_DATA_KEYS + EXPORT_RUNTIME_KEYS:
         if run.get(key) is not None:
             cfg[key] = run[key]
+    if isinstance(cfg.get('data_preprocessor'), dict):
+        # e.g. the CIFAR configs' CutoutClsDataPreprocessor, which a
+        # fine-tune trains with and mmpretrain's get_model builds
+        cfg['data_preprocessor'] = scoped(cfg['data_preprocessor'])
     for split in _EVAL_LOOP_TYPES:
         cfg.update(_eval_split(run, split))
     cfg['default_hooks'], custom_hooks, left_out = _exported_hooks(run)

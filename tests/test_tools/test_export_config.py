@@ -23,7 +23,7 @@ from ..utils import REPO_ROOT
 #: other type must be one of mmpretrain's or mmengine's.
 ALLOWED_MMISTA_TYPES = {
     'DerivedNet', 'DartsClsHead', 'DigitsDataset', 'SafeColorJitter',
-    'GreyInkOnBlack',
+    'GreyInkOnBlack', 'CutoutClsDataPreprocessor',
     'FiniteOptimWrapper', 'DropPathRampHook', 'CrashSafeCheckpointHook',
     'WeightsOnlyCheckpointHook', 'GenotypeCheckpointHook', 'EpochSeedHook',
     'FiniteLossHook', 'BNStatsBroadcastHook'

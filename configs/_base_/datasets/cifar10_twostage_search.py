@@ -2,8 +2,18 @@
 # train set in two halves, in file order as the reference code splits it. The
 # first half trains the network weights (runner's train_dataloader), the second
 # trains the architecture (the loop's arch_dataloader) and is also the
-# validation set of the search. Pad-4 crop and flip, no cutout; batch 256.
+# validation set of the search. Pad-4 crop and flip, the reference's mean and
+# std, no cutout (its search script, main_search.sh, passes no --cutout);
+# batch 256.
 _base_ = ['./cifar10_bs96_cutout.py']
+
+data_preprocessor = dict(
+    _delete_=True,
+    type='ClsDataPreprocessor',
+    num_classes=10,
+    mean={{_base_.data_preprocessor.mean}},
+    std={{_base_.data_preprocessor.std}},
+    to_rgb=False)
 
 search_pipeline = [
     dict(type='RandomCrop', crop_size=32, padding=4),

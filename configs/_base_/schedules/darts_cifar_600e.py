@@ -1,6 +1,7 @@
 # DARTS-style evaluation training on CIFAR-10: 600 epochs, SGD lr 0.025
 # cosine to 0, momentum 0.9, wd 3e-4, gradient-norm clip 5, drop-path 0.2
-# ramped linearly (the reference script passes 0.3).
+# ramped linearly, as the reference's tools/evaluation.py does (its default
+# --drop_path_prob 0.2; main_evaluation.sh passes no other).
 optim_wrapper = dict(
     # no optimizer step on a NaN/inf loss or gradient norm
     type='FiniteOptimWrapper',

@@ -1,8 +1,11 @@
 # DARTS-style evaluation training on ImageNet: 250 epochs, SGD lr 0.5,
 # momentum 0.9, wd 3e-5, gradient-norm clip 5; linear warm-up over the first
-# 5 epochs (the reference does so for batches above 256), then linear decay
-# to 0. Total batch 1024 = 8 GPUs x 128; for other GPU counts pass
-# --auto-scale-lr (mmengine scales lr by actual_batch / 1024).
+# 5 epochs (the reference's tools/evaluation_imagenet.py does so for batches
+# above 256, per epoch; here per iteration), then linear decay to 0 from
+# epoch 5 (the reference's line starts at epoch 0 and bends for the last 5
+# epochs; docs/en/notes/reference_differences.md gives it as an override).
+# Total batch 1024 = 8 GPUs x 128; for other GPU counts pass --auto-scale-lr
+# (mmengine scales lr by actual_batch / 1024).
 optim_wrapper = dict(
     # no optimizer step on a NaN/inf loss or gradient norm
     type='FiniteOptimWrapper',
