@@ -92,3 +92,8 @@ val_dataloader = dict(
 val_evaluator = dict(type='Accuracy', topk=(1, 5) if num_classes >= 5 else 1)
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
+# b's Adam learning rate follows the iterations per epoch of your data, so
+# that an epoch moves b as far as the reference's CIFAR-10 epoch does, and
+# the termination threshold follows how far b moved
+# (docs/en/method/onestage.md#the-termination-rule-on-any-data).
+train_cfg = dict(stages=dict(termination=dict(scale_arch_lr=True)))

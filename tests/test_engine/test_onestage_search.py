@@ -94,6 +94,9 @@ def onestage_options():
         'train_cfg.max_epochs': SEARCH_CAP + EVAL_EPOCHS + 5,
         'train_cfg.val_interval': 1,
         'default_hooks.logger.interval': 1,
+        # the tests force the z shifts; the network does not learn
+        'train_cfg.stages.termination.chance_margin': 0,
+        'train_cfg.stages.export.check_learned': False,
     }
 
 

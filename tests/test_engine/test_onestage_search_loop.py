@@ -44,11 +44,13 @@ def test_stage_hooks_run_in_the_table_order(tmp_path):
 def test_a_config_overrides_one_field_of_one_stage(tmp_path):
     _, loop = build_loop(tmp_path)
     hooks = dict(loop.stage_hooks)
-    # The digits config sets eps (and its guard and cap) ...
-    assert hooks['termination'].eps == 5e-3
-    assert hooks['termination'].min_search_iters == 140
+    # The digits config sets b's learning rate to follow the data (and
+    # its cap) ...
+    assert hooks['termination'].scale_arch_lr is True
     assert hooks['termination'].max_search_epochs == 20
     # ... and keeps the base schedule's other fields.
+    assert hooks['termination'].eps == 1e-3
+    assert hooks['termination'].reference_epoch == dict(iters=521, lr=3e-4)
     assert hooks['termination'].min_search_epochs == 0
     assert hooks['phase_switch'].eval_epochs == 10
     assert hooks['phase_switch'].scheduler_cfgs[0]['type'] == \
@@ -107,5 +109,6 @@ def test_phase_switch_needs_the_onestage_loop(tmp_path):
 
 def test_termination_records_its_threshold_for_the_plot(tmp_path):
     runner, _ = build_loop(tmp_path)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     TerminationHook(eps=2e-3).before_train(runner)
     assert runner.message_hub.get_info('search/termination_eps') == 2e-3

@@ -84,7 +84,8 @@ TINY_ONESTAGE = [
     'train_cfg.stages.termination.max_search_epochs=1',
     'train_cfg.stages.phase_switch.eval_epochs=1', 'train_cfg.val_interval=1',
     'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-    'train_dataloader.batch_size=20', 'val_dataloader.batch_size=20'
+    'train_dataloader.batch_size=20', 'val_dataloader.batch_size=20',
+    'train_cfg.stages.export.check_learned=False'
 ]
 
 

@@ -1,0 +1,132 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""The termination rule's arithmetic: the threshold scales with b's spread
+since the last recovery, the test waits for one reference epoch of travel
+and for a loss below chance; on the reference's CIFAR-10 epoch it is the
+reference's test exactly."""
+import math
+
+import pytest
+from mmengine.runner import Runner
+
+from mmista.engine.architecture_travel import (ArchitectureTravel,
+                                               reference_spread,
+                                               reference_travel, spread_of,
+                                               travel_of)
+from mmista.engine.hooks import TerminationHook
+from mmista.engine.learning_check import (EPOCH_LOSS, chance_accuracy_bound,
+                                          near_chance_loss)
+from mmista.errors import ConfigError
+from ..utils import REPO_ROOT, tiny_config
+
+ONESTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/onestage_digits.py'
+REFERENCE = dict(iters=521, lr=3e-4)
+
+
+@pytest.fixture
+def runner(tmp_path):
+    """A built runner of the tiny digits search (10 classes)."""
+    cfg = tiny_config(tmp_path, ONESTAGE_DIGITS)
+    cfg.param_scheduler = dict(weights=[], architecture=[])
+    runner = Runner.from_cfg(cfg)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    return runner
+
+
+def steps(runner, lr, count):
+    travel = ArchitectureTravel(runner)
+    for _ in range(count):
+        travel.record_step(lr)
+    return travel
+
+
+def test_reference_epoch_gives_the_reference_test_exactly(runner):
+    """521 steps at 3e-4 (one CIFAR-10 epoch of batch 96): the threshold is
+    1e-3 to the bit and the travel guard has passed after that epoch, not
+    before."""
+    hook = TerminationHook()
+    runner.message_hub.update_info(EPOCH_LOSS, 1.5)  # below 0.9 ln 10
+    travel = steps(runner, 3e-4, 520)
+    assert 'less than one reference epoch' in hook._held(runner, travel)
+    travel = steps(runner, 3e-4, 1)
+    assert hook._threshold(travel) == 1e-3
+    assert hook._held(runner, travel) is None
+    assert travel.total() == 521 * 3e-4
+
+
+def test_threshold_follows_the_spread_of_b(runner):
+    """The digits: 23 steps at 3e-4 x 521 / 23: eps x sqrt(521 / 23)."""
+    hook = TerminationHook()
+    lr = 3e-4 * 521 / 23
+    travel = steps(runner, lr, 23)
+    assert hook._threshold(travel) == pytest.approx(
+        1e-3 * math.sqrt(521 / 23), rel=1e-12)
+    assert hook._threshold(travel) == pytest.approx(4.76e-3, abs=1e-5)
+    # a recovery starts the next interval from zero; the total goes on
+    travel.start_interval()
+    assert travel.spread_since_recovery() == 0
+    assert travel.total() == pytest.approx(3e-4 * 521)
+    # two learning rates: the spread adds their squares
+    steps(runner, 1e-3, 4)
+    steps(runner, 2e-3, 9)
+    assert travel.spread_since_recovery() == pytest.approx(
+        math.sqrt(4e-6 + 9 * 4e-6))
+    # two processes, lr doubled, about half the steps: about sqrt(2)
+    # times the spread
+    assert spread_of([[2 * lr, 12]]) / spread_of([[lr, 23]]) == \
+        pytest.approx(2 * math.sqrt(12 / 23))
+    assert travel_of([[lr, 23]]) == pytest.approx(reference_travel(REFERENCE))
+    assert reference_spread(REFERENCE) == pytest.approx(3e-4 * math.sqrt(521))
+
+
+def test_a_fixed_threshold_without_a_reference(runner):
+    hook = TerminationHook(eps=2e-3, reference_epoch=None)
+    travel = steps(runner, 1e-2, 3)
+    assert hook._threshold(travel) == 2e-3
+    runner.message_hub.update_info(EPOCH_LOSS, 1.0)
+    assert hook._held(runner, travel) is None  # no travel guard
+
+
+def test_a_loss_near_chance_holds_the_test(runner):
+    hook = TerminationHook()
+    travel = steps(runner, 3e-4, 521)
+    runner.message_hub.update_info(EPOCH_LOSS, 2.2)  # ln 10 = 2.303
+    reason = hook._held(runner, travel)
+    assert 'training loss 2.2 is near chance' in reason
+    assert 'below 2.072' in reason
+    runner.message_hub.update_info(EPOCH_LOSS, 2.0)
+    assert hook._held(runner, travel) is None
+    # chance_margin=0 turns the guard off
+    runner.message_hub.update_info(EPOCH_LOSS, 2.3)
+    assert TerminationHook(chance_margin=0)._held(runner, travel) is None
+
+
+def test_scale_arch_lr_sets_b_lr_from_the_iterations(runner):
+    hook = TerminationHook(scale_arch_lr=True)
+    hook.before_train(runner)
+    iters = len(runner.train_dataloader)  # 96 images in batches of 32
+    assert iters == 3
+    group = runner.optim_wrapper['architecture'].optimizer.param_groups[0]
+    assert group['lr'] == pytest.approx(3e-4 * 521 / 3)
+
+
+def test_chance_bounds():
+    assert near_chance_loss(1.30, 4, 0.1)
+    assert not near_chance_loss(1.20, 4, 0.1)
+    assert near_chance_loss(float('nan'), 4, 0.1)
+    # guessing among 4 classes on 80 images: 25% +- 4.84%
+    assert chance_accuracy_bound(4, 80) == pytest.approx(
+        100 * (0.25 + 3 * math.sqrt(0.25 * 0.75 / 80)))
+    assert chance_accuracy_bound(10, 360) == pytest.approx(14.74, abs=0.01)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(reference_epoch=dict(iters=521)), 'reference_epoch must be dict'),
+    (dict(reference_epoch=dict(iters=0, lr=3e-4)), 'positive integer'),
+    (dict(chance_margin=1.0), 'chance_margin must be a number in'),
+    (dict(scale_arch_lr='yes'), 'scale_arch_lr must be True or False'),
+    (dict(scale_arch_lr=True, reference_epoch=None), 'needs a reference'),
+])
+def test_bad_settings_name_the_key(kwargs, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        TerminationHook(**kwargs)
+    assert 'train_cfg.stages.termination' in str(error.value)
