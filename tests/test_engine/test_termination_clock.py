@@ -130,3 +130,20 @@ def test_bad_settings_name_the_key(kwargs, message):
     with pytest.raises(ConfigError, match=message) as error:
         TerminationHook(**kwargs)
     assert 'train_cfg.stages.termination' in str(error.value)
+
+
+def test_the_cifar10_config_runs_the_reference_test():
+    """configs/ista/onestage_cifar10.py: 50,000 images in batches of 96 at
+    Adam lr 3e-4 are the reference epoch, so the clock's threshold is 1e-3
+    after every epoch; no loss guard, b's configured learning rate."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(f'{REPO_ROOT}/configs/ista/onestage_cifar10.py')
+    termination = cfg.train_cfg.stages.termination
+    hook = TerminationHook(
+        **{k: v
+           for k, v in termination.items() if k != 'type'})
+    assert hook.eps == 1e-3 and hook.chance_margin == 0
+    assert hook.reference_epoch == REFERENCE and not hook.scale_arch_lr
+    assert math.ceil(50_000 / cfg.train_dataloader.batch_size) == 521
+    assert cfg.train_dataloader.get('drop_last', False) is False
+    assert cfg.optim_wrapper.architecture.optimizer.lr == 3e-4
