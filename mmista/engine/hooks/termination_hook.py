@@ -154,6 +154,7 @@ class TerminationHook(Hook):
             min_search_iters, f'{STAGES_KEY}.min_search_iters', minimum=0)
         self._loss_sum = 0.
         self._loss_count = 0
+        self._chance_warned: Optional[int] = None
 
     # ------------------------------------------------------------------
     # before training: the learning rate of b and how soon the first test
@@ -194,6 +195,14 @@ class TerminationHook(Hook):
         """Logs the clock of the test; warns when the first test is far."""
         lr = architecture_lr(runner)
         per_epoch = lr * iters_per_epoch
+        if not per_epoch > 0:
+            runner.logger.warning(
+                f"b's Adam learning rate is {lr:g}: b does not move, no "
+                'node passes the termination test, and the cap '
+                f'({STAGES_KEY}.max_search_epochs) ends the search. Set '
+                'optim_wrapper.architecture.optimizer.lr or '
+                f'{STAGES_KEY}.scale_arch_lr=True')
+            return
         ref = reference_travel(self.reference_epoch)
         spread = spread_of([[lr, iters_per_epoch]])
         first_test = math.ceil(ref / per_epoch * (1 - 1e-12))
@@ -384,8 +393,10 @@ class TerminationHook(Hook):
         if self.reference_epoch is not None and travel.total() < 2 * (
                 reference_travel(self.reference_epoch)):
             return
-        if (epochs - 1) % CHANCE_WARNING_EPOCHS:
+        if (self._chance_warned is not None
+                and runner.epoch - self._chance_warned < CHANCE_WARNING_EPOCHS):
             return
+        self._chance_warned = runner.epoch
         loss = runner.message_hub.get_info(EPOCH_LOSS)
         weight = self._mean_support_weight(state)
         initial = runner.message_hub.get_info(INITIAL_SUPPORT_WEIGHT)
