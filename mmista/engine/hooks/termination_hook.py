@@ -393,8 +393,8 @@ class TerminationHook(Hook):
         if self.reference_epoch is not None and travel.total() < 2 * (
                 reference_travel(self.reference_epoch)):
             return
-        if (self._chance_warned is not None
-                and runner.epoch - self._chance_warned < CHANCE_WARNING_EPOCHS):
+        last = self._chance_warned
+        if last is not None and runner.epoch - last < CHANCE_WARNING_EPOCHS:
             return
         self._chance_warned = runner.epoch
         loss = runner.message_hub.get_info(EPOCH_LOSS)
