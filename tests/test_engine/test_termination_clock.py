@@ -44,7 +44,7 @@ def test_reference_epoch_gives_the_reference_test_exactly(runner):
     1e-3 to the bit and the travel guard has passed after that epoch, not
     before."""
     hook = TerminationHook()
-    runner.message_hub.update_info(EPOCH_LOSS, 1.5)  # below 0.9 ln 10
+    runner.message_hub.update_info(EPOCH_LOSS, 1.5)  # below 0.75 ln 10
     travel = steps(runner, 3e-4, 520)
     assert 'less than one reference epoch' in hook._held(runner, travel)
     travel = steps(runner, 3e-4, 1)
@@ -89,11 +89,11 @@ def test_a_fixed_threshold_without_a_reference(runner):
 def test_a_loss_near_chance_holds_the_test(runner):
     hook = TerminationHook()
     travel = steps(runner, 3e-4, 521)
-    runner.message_hub.update_info(EPOCH_LOSS, 2.2)  # ln 10 = 2.303
+    runner.message_hub.update_info(EPOCH_LOSS, 2.07)  # ln 10 = 2.303
     reason = hook._held(runner, travel)
-    assert 'training loss 2.2 is near chance' in reason
-    assert 'below 2.072' in reason
-    runner.message_hub.update_info(EPOCH_LOSS, 2.0)
+    assert 'training loss 2.07 is near chance' in reason
+    assert 'below 1.727' in reason  # 0.75 ln 10
+    runner.message_hub.update_info(EPOCH_LOSS, 1.7)
     assert hook._held(runner, travel) is None
     # chance_margin=0 turns the guard off
     runner.message_hub.update_info(EPOCH_LOSS, 2.3)
@@ -110,9 +110,9 @@ def test_scale_arch_lr_sets_b_lr_from_the_iterations(runner):
 
 
 def test_chance_bounds():
-    assert near_chance_loss(1.30, 4, 0.1)
-    assert not near_chance_loss(1.20, 4, 0.1)
-    assert near_chance_loss(float('nan'), 4, 0.1)
+    assert near_chance_loss(1.05, 4, 0.25)  # ln 4 = 1.386
+    assert not near_chance_loss(1.0, 4, 0.25)
+    assert near_chance_loss(float('nan'), 4, 0.25)
     # guessing among 4 classes on 80 images: 25% +- 4.84%
     assert chance_accuracy_bound(4, 80) == pytest.approx(
         100 * (0.25 + 3 * math.sqrt(0.25 * 0.75 / 80)))

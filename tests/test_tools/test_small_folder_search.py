@@ -17,8 +17,8 @@ from ..utils import REPO_ROOT, run_tool
 
 CLASSES = 4
 PER_CLASS = {'train': 50, 'val': 20}  # 200 images: 10 batches of 20
-SEARCH_CAP = 12
-EVAL_EPOCHS = 6
+SEARCH_CAP = 8
+EVAL_EPOCHS = 5
 TERMINATED = re.compile(r'Node (\w+)/(\d) terminated after epoch (\d+) '
                         r'\(iteration (\d+), training loss ([\d.]+)\)')
 HELD_AT_CHANCE = re.compile(r'Termination test held after epoch (\d+): the '
@@ -75,7 +75,7 @@ def search(folder: Path, work_dir: Path, *options: str):
         f'train_cfg.max_epochs={SEARCH_CAP + EVAL_EPOCHS}',
         f'train_cfg.stages.termination.max_search_epochs={SEARCH_CAP}',
         f'train_cfg.stages.phase_switch.eval_epochs={EVAL_EPOCHS}',
-        'train_cfg.val_interval=1', *options, check=False)
+        'train_cfg.val_interval=1', *options, check=False, timeout=1200)
 
 
 @pytest.fixture(scope='module')
@@ -95,7 +95,7 @@ def test_no_termination_at_chance_and_the_export_learns(small_folder_search):
     terminations = TERMINATED.findall(log)
     # every node terminated by the test has a loss well below chance ...
     for cell, node, epoch, iteration, loss in terminations:
-        assert float(loss) < 0.9 * chance, (cell, node, epoch, loss)
+        assert float(loss) < 0.75 * chance, (cell, node, epoch, loss)
     # ... the epochs whose loss was near chance held the test, and once
     # the loss fell the test ran
     held = {
@@ -103,15 +103,15 @@ def test_no_termination_at_chance_and_the_export_learns(small_folder_search):
         for epoch, loss in HELD_AT_CHANCE.findall(log)
     }
     assert 1 in held
-    assert all(loss > 0.9 * chance for loss in held.values())
+    assert all(loss > 0.75 * chance for loss in held.values())
     assert any(epoch not in held for epoch in range(1, SEARCH_CAP))
     # the search ended, by the test or by the cap
     fixed = re.search(r'Architecture fixed after epoch (\d+)', log)
     assert fixed and int(fixed.group(1)) <= SEARCH_CAP
-    # the exported network learned: its last validation is far above
-    # chance (25%)
+    # the exported network learned: its last validation is twice chance
+    # (25%), far above what guessing reaches on 80 images (39.5%)
     top1 = [float(value) for _, value in VAL_TOP1.findall(log)]
-    assert top1[-1] >= 60, top1
+    assert top1[-1] >= 50, top1
     assert (work_dir / 'export' / 'model.pth').is_file()
     assert 'has not learned' not in log
 

@@ -24,6 +24,8 @@ from ..search_state import SearchState
 STAGES_KEY = 'train_cfg.stages.termination'
 #: Message-hub info: the mean |w| of the support weights at the start.
 INITIAL_SUPPORT_WEIGHT = 'search/initial_support_weight'
+#: The loss guard's margin, also what the warnings call near chance.
+DEFAULT_CHANCE_MARGIN = 0.25
 #: Warn of a first test this many epochs away or more.
 SLOW_FIRST_TEST_EPOCHS = 10
 #: Warn of a loss near chance again after this many epochs.
@@ -68,8 +70,8 @@ class TerminationHook(Hook):
     - while the last epoch's mean training loss is within
       ``chance_margin * ln K`` of chance (``ln K`` for ``K`` classes): a
       network that has not learned gives ``b`` noise, and a ``z`` that sits
-      still then means nothing (the reference never meets this on
-      CIFAR-10, whose first-epoch loss is far below ``0.9 ln 10``);
+      still then means nothing (the reference has no such guard;
+      ``configs/ista/onestage_cifar10.py`` turns it off);
     - before ``min_search_epochs`` epochs and ``min_search_iters``
       iterations (per process) have trained.
 
@@ -94,7 +96,7 @@ class TerminationHook(Hook):
             (the configured learning rate).
         chance_margin (float): The fraction of ``ln K`` the mean training
             loss must have fallen below chance before a node may terminate;
-            0 turns this guard off. Defaults to 0.1.
+            0 turns this guard off. Defaults to 0.25.
         max_search_epochs (int, optional): Terminate every node still
             searching once this many epochs have trained, with a warning.
             Defaults to None (no cap).
@@ -116,7 +118,7 @@ class TerminationHook(Hook):
                  reference_epoch: Optional[dict] = copy.deepcopy(
                      REFERENCE_EPOCH),
                  scale_arch_lr: bool = False,
-                 chance_margin: float = 0.1,
+                 chance_margin: float = DEFAULT_CHANCE_MARGIN,
                  max_search_epochs: Optional[int] = None,
                  min_search_epochs: int = 0,
                  min_search_iters: int = 0):
@@ -264,7 +266,7 @@ class TerminationHook(Hook):
         hub.update_info(EPOCH_LOSS, mean)
         num_classes = num_classes_of(runner)
         at_chance = num_classes is not None and near_chance_loss(
-            mean, num_classes, self.chance_margin or 0.1)
+            mean, num_classes, self.chance_margin or DEFAULT_CHANCE_MARGIN)
         hub.update_info(CHANCE_EPOCHS,
                         (hub.get_info(CHANCE_EPOCHS) or 0) + 1
                         if at_chance else 0)
