@@ -36,10 +36,12 @@ DESCRIPTIONS: Dict[str, Tuple[str, str]] = {
         'per node and write the genotype.'),
     'termination': (
         'Termination test',
-        'Once the guard has passed (min_search_epochs, min_search_iters), a '
-        'searching node with ||z_new - z_prev|| <= eps terminates: its b_j '
-        'stops training, its support and weights stay fixed. At '
-        'max_search_epochs every node left terminates, with a warning.'),
+        'Once b has travelled one reference epoch and the training loss is '
+        'below chance, a searching node with ||z_new - z_prev|| <= '
+        'eps * S / S_ref (S: the spread of b since the last recovery) '
+        'terminates: its b_j stops training, its support and weights stay '
+        'fixed. At max_search_epochs every node left terminates, with a '
+        'warning.'),
     'bn_freeze': (
         'Edge BatchNorms frozen or released',
         'Every BatchNorm on the edges of a searching node is held at '
