@@ -4,7 +4,7 @@ import copy
 import random
 import time
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -117,14 +117,17 @@ class DurationEstimateHook(Hook):
     warns with what to change when that is long.
 
     A copy of the model and its optimizers (without the distributed
-    wrapper) runs ``warmup_iters + timed_iters`` training steps on a batch
-    of the training set's first sample repeated to the batch size (for a
-    two-stage search, a weight and an architecture batch: both steps of an
-    iteration), then one validation step. The estimate is the time per
-    step times the iterations and validation batches left. The run itself
-    is untouched: its model, optimizer state, BatchNorm statistics, data
-    order, random streams and logged values are those of a run without
-    the estimate. Every process times its own copy; only rank 0 logs.
+    wrapper) runs a training step on a batch of the training set's first
+    sample repeated to the batch size (for a two-stage search, a weight
+    and an architecture batch: both steps of an iteration), then a
+    validation step. When these first steps, the slowest (warm-up),
+    already put the whole run under ``quick_below_s``, they are the
+    estimate; otherwise ``timed_iters`` more training steps and one more
+    validation step are timed. The estimate is the time per step times the
+    iterations and validation batches left. The run itself is untouched:
+    its model, optimizer state, BatchNorm statistics, data order, random
+    streams and logged values are those of a run without the estimate.
+    Every process times its own copy; only rank 0 logs.
 
     Data loading, checkpoints and the per-epoch recoveries of a search are
     not counted. A one-stage search (:class:`OneStageSearchLoop`) runs at
@@ -134,8 +137,11 @@ class DurationEstimateHook(Hook):
     Args:
         warn_above_s (float): Warn when the estimate exceeds this many
             seconds. Defaults to 3600 (an hour).
-        warmup_iters (int): Untimed steps first. Defaults to 1.
-        timed_iters (int): Timed steps. Defaults to 2.
+        timed_iters (int): Training steps timed after the first, unless
+            the first already puts the run under ``quick_below_s``.
+            Defaults to 2.
+        quick_below_s (float): A run the first steps put under this many
+            seconds is not timed further. Defaults to 60.
         enable (bool): Whether to estimate at all (as mmengine's
             ``VisualizationHook`` is turned off). Defaults to True.
     """
@@ -144,17 +150,16 @@ class DurationEstimateHook(Hook):
 
     def __init__(self,
                  warn_above_s: float = 3600.,
-                 warmup_iters: int = 1,
                  timed_iters: int = 2,
+                 quick_below_s: float = 60.,
                  enable: bool = True):
-        if warn_above_s < 0 or warmup_iters < 0 or timed_iters < 1:
-            raise ValueError(
-                'DurationEstimateHook needs warn_above_s >= 0, '
-                f'warmup_iters >= 0 and timed_iters >= 1, got {warn_above_s}, '
-                f'{warmup_iters}, {timed_iters}')
+        if warn_above_s < 0 or timed_iters < 1 or quick_below_s < 0:
+            raise ValueError('DurationEstimateHook needs warn_above_s >= 0, '
+                             f'timed_iters >= 1 and quick_below_s >= 0, got '
+                             f'{warn_above_s}, {timed_iters}, {quick_below_s}')
         self.warn_above_s = float(warn_above_s)
-        self.warmup_iters = int(warmup_iters)
         self.timed_iters = int(timed_iters)
+        self.quick_below_s = float(quick_below_s)
         self.enable = bool(enable)
 
     def before_train(self, runner) -> None:
@@ -163,26 +168,40 @@ class DurationEstimateHook(Hook):
         iters_left = loop.max_iters - runner.iter
         if not self.enable or iters_left <= 0:
             return
+        start = time.perf_counter()
+        val_batches = self._validation_batches(runner)
         try:
             with _random_state_kept():
-                train_s, val_s = self._time_steps(runner)
+                train_s, val_s = self._time_steps(runner, iters_left,
+                                                  val_batches)
         except NonFiniteError as error:
             if is_main_process():
                 runner.logger.info(f'No duration estimate: {error}')
             return
-        val_batches = self._validation_batches(runner)
         total = iters_left * train_s + val_batches * val_s
         upper_bound = isinstance(loop, OneStageSearchLoop)
         if is_main_process():
             runner.logger.info(
                 self._estimate_line(total, iters_left, train_s, val_batches,
-                                    val_s, upper_bound))
+                                    val_s, upper_bound,
+                                    time.perf_counter() - start))
             if total > self.warn_above_s:
                 runner.logger.warning(self._warning(runner, total))
 
-    def _time_steps(self, runner) -> Tuple[float, float]:
+    def _time_steps(self, runner, iters: int,
+                    val_batches: int) -> Tuple[float, float]:
         """Seconds of one training iteration and of one validation batch
-        (0 without validation), on a copy of the model."""
+        (0 without validation), on a copy of the model.
+
+        Args:
+            runner (Runner): The runner.
+            iters (int): Training iterations left.
+            val_batches (int): Validation batches left.
+
+        Returns:
+            tuple[float, float]: Seconds per training iteration and per
+            validation batch.
+        """
         model, optim_wrapper = _copy_for_timing(
             unwrapped_model(runner), runner.optim_wrapper)
         loop = runner.train_loop
@@ -190,23 +209,32 @@ class DurationEstimateHook(Hook):
         arch_loader = getattr(loop, 'arch_dataloader', None)
         if arch_loader is not None:  # two-stage: both steps
             batch = dict(arch=_repeated_batch(arch_loader), weight=batch)
-        model.train()
-        for _ in range(self.warmup_iters):
+        val_batch = _repeated_batch(runner.val_loop.dataloader) \
+            if val_batches else None
+
+        def train_step() -> None:
+            model.train()
             model.train_step(batch, optim_wrapper)
-        start = self._clock()
-        for _ in range(self.timed_iters):
-            model.train_step(batch, optim_wrapper)
-        train_s = (self._clock() - start) / self.timed_iters
-        val_s = 0.
-        val_loop = runner.val_loop
-        if val_loop is not None:
-            val_batch = _repeated_batch(val_loop.dataloader)
-            model.eval()
-            with torch.no_grad():
-                start = self._clock()
-                model.val_step(val_batch)
-                val_s = self._clock() - start
+
+        def val_step() -> None:
+            if val_batch is not None:
+                model.eval()
+                with torch.no_grad():
+                    model.val_step(val_batch)
+
+        train_s, val_s = self._seconds(train_step), self._seconds(val_step)
+        if iters * train_s + val_batches * val_s >= self.quick_below_s:
+            train_s = self._seconds(train_step, self.timed_iters)
+            val_s = self._seconds(val_step)
         return train_s, val_s
+
+    @classmethod
+    def _seconds(cls, step: Callable[[], None], times: int = 1) -> float:
+        """Mean seconds of ``times`` calls of ``step``."""
+        start = cls._clock()
+        for _ in range(times):
+            step()
+        return (cls._clock() - start) / times
 
     @staticmethod
     def _clock() -> float:
@@ -232,16 +260,16 @@ class DurationEstimateHook(Hook):
 
     @staticmethod
     def _estimate_line(total: float, iters: int, train_s: float,
-                       val_batches: int, val_s: float,
-                       upper_bound: bool) -> str:
+                       val_batches: int, val_s: float, upper_bound: bool,
+                       cost_s: float) -> str:
         """The info line of the estimate."""
         line = (f'Expected duration: {"at most " if upper_bound else ""}'
                 f'{format_duration(total)} ({iters} iterations of '
                 f'{train_s:.3f} s')
         if val_batches:
             line += f', {val_batches} validation batches of {val_s:.3f} s'
-        line += ('; timed on a copy of the model, data loading and '
-                 'checkpoints not counted')
+        line += (f'; timed in {cost_s:.1f} s on a copy of the model, data '
+                 'loading and checkpoints not counted')
         if upper_bound:
             line += ('; the search may fix the architecture before its '
                      'cap, which ends the run sooner')
