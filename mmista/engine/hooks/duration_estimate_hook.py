@@ -8,7 +8,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import broadcast, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -127,7 +127,8 @@ class DurationEstimateHook(Hook):
     iterations and validation batches left. The run itself is untouched:
     its model, optimizer state, BatchNorm statistics, data order, random
     streams and logged values are those of a run without the estimate.
-    Every process times its own copy; only rank 0 logs.
+    Every process times its own copy, as many steps as rank 0 (which
+    decides whether to time more); only rank 0 logs.
 
     Data loading, checkpoints and the per-epoch recoveries of a search are
     not counted. A one-stage search (:class:`OneStageSearchLoop`) runs at
@@ -139,7 +140,7 @@ class DurationEstimateHook(Hook):
             seconds. Defaults to 3600 (an hour).
         timed_iters (int): Training steps timed after the first, unless
             the first already puts the run under ``quick_below_s``.
-            Defaults to 2.
+            Defaults to 1.
         quick_below_s (float): A run the first steps put under this many
             seconds is not timed further. Defaults to 60.
         enable (bool): Whether to estimate at all (as mmengine's
@@ -150,7 +151,7 @@ class DurationEstimateHook(Hook):
 
     def __init__(self,
                  warn_above_s: float = 3600.,
-                 timed_iters: int = 2,
+                 timed_iters: int = 1,
                  quick_below_s: float = 60.,
                  enable: bool = True):
         if warn_above_s < 0 or timed_iters < 1 or quick_below_s < 0:
@@ -223,7 +224,12 @@ class DurationEstimateHook(Hook):
                     model.val_step(val_batch)
 
         train_s, val_s = self._seconds(train_step), self._seconds(val_step)
-        if iters * train_s + val_batches * val_s >= self.quick_below_s:
+        # rank 0 decides, so that every rank runs as many steps (a model
+        # with SyncBatchNorm communicates at each)
+        slow = torch.tensor(
+            float(iters * train_s + val_batches * val_s >= self.quick_below_s))
+        broadcast(slow, src=0)
+        if slow.item():
             train_s = self._seconds(train_step, self.timed_iters)
             val_s = self._seconds(val_step)
         return train_s, val_s
