@@ -29,6 +29,10 @@ default_hooks = dict(
     # from another genotype (e.g. max_pool_3x3 for avg_pool_3x3, whose
     # weights have the same names and shapes) is refused.
     genotype_checkpoint=dict(type='GenotypeCheckpointHook'),
+    # Before the first iteration: the run's expected duration, and a
+    # warning above warn_above_s seconds (off: enable=False).
+    duration_estimate=dict(
+        type='DurationEstimateHook', warn_above_s=3600, enable=True),
 )
 
 env_cfg = dict(

@@ -3,12 +3,15 @@
 # Lay them out as mmpretrain's CustomDataset reads a folder:
 #   data_root/train/<class>/*.jpg|png...   data_root/val/<class>/*.jpg|png...
 # (or list them in annotation files: set train_dataloader.dataset.ann_file
-# and val_dataloader.dataset.ann_file). Edit the four variables below; the
+# and val_dataloader.dataset.ann_file). Edit the five variables below; the
 # rest follows from them. tools/train.py checks the folders before it starts.
 data_root = 'data/custom'
 num_classes = 10
 image_size = 32  # the side the images are cropped to
 batch_size = 64
+# 'small' (5 cells, C = 8): minutes to hours on a CPU; 'paper': the paper's
+# network (20 cells, C = 36; from 128 px 14 cells, C = 48), for a GPU.
+network_size = 'small'
 
 _base_ = [
     '../_base_/models/ista_onestage_cifar.py',
@@ -16,18 +19,24 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# Derived (no need to edit). From 128 px on, the ImageNet stem (stride 8)
-# and the ImageNet network (14 cells, C = 48); below, the CIFAR stem and the
-# CIFAR network (20 cells, C = 36). A cell outputs 4 nodes, and the
-# channels double at each of the two reductions.
+# Derived (no need to edit). From 128 px on, the ImageNet stem (stride 8);
+# below, the CIFAR stem. (C, cells) per network size and stem: the paper's
+# ImageNet and CIFAR networks, or 5 cells of C = 8 (the digits demo's) with
+# either stem. A cell outputs 4 nodes, and the channels double at each of
+# the two reductions.
 large_images = image_size >= 128
 stem = 'imagenet' if large_images else 'cifar'
-channels, layers = (48, 14) if large_images else (36, 20)
+network_sizes = dict(
+    paper=dict(imagenet=(48, 14), cifar=(36, 20)),
+    small=dict(imagenet=(8, 5), cifar=(8, 5)))
+channels, layers = network_sizes[network_size][stem]
 head_channels = 4 * channels * 4
-# The auxiliary head reads cell 2 * layers // 3, downsampled 4x (CIFAR
-# stem) or 16x (ImageNet stem); it needs an 8x8 map.
-aux_size = image_size // (16 if large_images else 4)
-aux_weight = 0.4 if aux_size >= 8 else 0.
+# The auxiliary head reads cell 2 * layers // 3 (the second reduction),
+# downsampled 4x (CIFAR stem) or 32x (ImageNet stem); its 5x5 pool needs an
+# 8x8 map (CIFAR variant, stride 3) or 7x7 (ImageNet variant, stride 2:
+# from 224 px).
+aux_size = image_size // (32 if large_images else 4)
+aux_weight = 0.4 if aux_size >= (7 if large_images else 8) else 0.
 model = dict(
     backbone=dict(
         channels=channels,

@@ -3,12 +3,15 @@
 # halves (weights, architecture), the val folder validates. Layout as
 # mmpretrain's CustomDataset reads a folder:
 #   data_root/train/<class>/*.jpg|png...   data_root/val/<class>/*.jpg|png...
-# Edit the four variables below; the rest follows from them. The genotype
+# Edit the five variables below; the rest follows from them. The genotype
 # lands in WORK_DIR/genotype.json; retrain it with tools/genotype_to_config.py.
 data_root = 'data/custom'
 num_classes = 10
 image_size = 32  # the side the images are cropped to
 batch_size = 64
+# 'small' (5 cells, C = 8): minutes to hours on a CPU; 'paper': the paper's
+# search super-net (8 cells, C = 16), for a GPU.
+network_size = 'small'
 
 _base_ = [
     '../_base_/models/ista_supernet_cifar.py',
@@ -17,15 +20,18 @@ _base_ = [
 ]
 
 # Derived (no need to edit). From 128 px on, the ImageNet stem (stride 8);
-# below, the CIFAR stem. The super-net keeps its 8 cells of C = 16; a cell
-# outputs 4 nodes, and the channels double at each of the two reductions.
+# below, the CIFAR stem. (C, cells) per network size, with either stem; a
+# cell outputs 4 nodes, and the channels double at each of the two
+# reductions.
 large_images = image_size >= 128
 stem = 'imagenet' if large_images else 'cifar'
+network_sizes = dict(paper=(16, 8), small=(8, 5))
+channels, layers = network_sizes[network_size]
 model = dict(
-    backbone=dict(stem=stem),
+    backbone=dict(channels=channels, layers=layers, stem=stem),
     head=dict(
         num_classes=num_classes,
-        in_channels=4 * 16 * 4,
+        in_channels=4 * channels * 4,
         topk=(1, 5) if num_classes >= 5 else (1, )))
 
 data_preprocessor = dict(

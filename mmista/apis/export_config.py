@@ -47,6 +47,8 @@ EXPORT_HOOK_TYPES = frozenset({
     'EpochSeedHook',
     'FiniteLossHook',
     'BNStatsBroadcastHook',
+    # mmista: the run's expected duration, logged before it starts
+    'DurationEstimateHook',
     # mmista: the drop-path the derived network trained with
     'DropPathRampHook',
 })

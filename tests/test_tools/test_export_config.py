@@ -26,7 +26,7 @@ ALLOWED_MMISTA_TYPES = {
     'GreyInkOnBlack', 'CutoutClsDataPreprocessor',
     'FiniteOptimWrapper', 'DropPathRampHook', 'CrashSafeCheckpointHook',
     'WeightsOnlyCheckpointHook', 'GenotypeCheckpointHook', 'EpochSeedHook',
-    'FiniteLossHook', 'BNStatsBroadcastHook'
+    'FiniteLossHook', 'BNStatsBroadcastHook', 'DurationEstimateHook'
 }
 
 #: Every top-level key of the digits search's export.

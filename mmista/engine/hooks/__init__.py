@@ -5,6 +5,7 @@ from .bn_stats_broadcast_hook import BNStatsBroadcastHook
 from .config_lr_resume_hook import ConfigLRResumeHook
 from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .drop_path_ramp_hook import DropPathRampHook
+from .duration_estimate_hook import DurationEstimateHook
 from .edge_bn_freeze_hook import EdgeBNFreezeHook
 from .epoch_seed_hook import EpochSeedHook
 from .export_hook import ExportHook
@@ -18,8 +19,8 @@ from .weights_only_checkpoint_hook import WeightsOnlyCheckpointHook
 __all__ = [
     'ArchitectureRecoveryHook', 'BNStatsBroadcastHook', 'ConfigLRResumeHook',
     'CrashSafeCheckpointHook', 'DegenerateRecoveryError', 'DropPathRampHook',
-    'EdgeBNFreezeHook', 'EpochSeedHook', 'ExportHook', 'FiniteLossHook',
-    'GenotypeLoggerHook',
-    'NonFiniteLossError', 'PhaseSwitchHook', 'TerminationHook',
-    'WeightsOnlyCheckpointHook', 'GenotypeCheckpointHook'
+    'DurationEstimateHook', 'EdgeBNFreezeHook', 'EpochSeedHook', 'ExportHook',
+    'FiniteLossHook', 'GenotypeLoggerHook', 'NonFiniteLossError',
+    'PhaseSwitchHook', 'TerminationHook', 'WeightsOnlyCheckpointHook',
+    'GenotypeCheckpointHook'
 ]
