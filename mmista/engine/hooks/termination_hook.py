@@ -352,10 +352,11 @@ class TerminationHook(Hook):
             state.terminate([(cell, node) for cell, node, _ in converged],
                             epoch)
         loss = runner.message_hub.get_info(EPOCH_LOSS)
+        loss = 'not logged' if loss is None else f'{loss:.4g}'
         for cell, node, shift in converged:
             runner.logger.info(
                 f'Node {cell}/{node} terminated after epoch {epoch} '
-                f'(iteration {runner.iter}, training loss {loss:.4g}): '
+                f'(iteration {runner.iter}, training loss {loss}): '
                 f'||z_new - z_prev|| = {shift:.3g} <= {threshold:.3g}')
         self._warn_at_chance(runner, state, travel)
 
