@@ -29,6 +29,7 @@ OPTIONS = [
     'train_dataloader.dataset.indices=96', 'val_dataloader.dataset.indices=64',
     'train_cfg.max_epochs=3', 'train_cfg.val_interval=1',
     'train_cfg.stages.termination.max_search_epochs=2',
+    'train_cfg.stages.export.check_learned=False',
     'train_cfg.stages.phase_switch.eval_epochs=1'
 ]
 FINAL_EPOCH = 3

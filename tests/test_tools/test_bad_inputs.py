@@ -35,6 +35,7 @@ TINY_ONESTAGE = [
     'model.head.aux_in_channels=64', 'train_dataloader.dataset.indices=96',
     'val_dataloader.dataset.indices=64', 'train_cfg.max_epochs=2',
     'train_cfg.stages.termination.max_search_epochs=1',
+    'train_cfg.stages.export.check_learned=False',
     'train_cfg.stages.phase_switch.eval_epochs=1'
 ]
 TINY_TWOSTAGE = [

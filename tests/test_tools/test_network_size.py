@@ -143,6 +143,7 @@ def test_onestage_custom_runs_at_the_small_size(folder, tmp_path):
     log = train_small(tmp_path, 'onestage_custom', folder,
                       'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
                       'train_cfg.stages.termination.max_search_epochs=1',
+                      'train_cfg.stages.export.check_learned=False',
                       'train_cfg.stages.phase_switch.eval_epochs=1')
     # 2 epochs of one batch: the bound of a one-stage search
     assert estimate(log)[0] == 2
