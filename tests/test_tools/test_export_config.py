@@ -124,7 +124,7 @@ def test_export_config_holds_no_search_part(export):
     search = Config.fromfile(next(
         export.parent.glob('*/vis_data/config.py'))).to_dict()
     assert {
-        'model_wrapper_cfg', 'min_search_iters', 'train_dataloader',
+        'model_wrapper_cfg', 'max_search_epochs', 'train_dataloader',
         'optim_wrapper'
     } <= set(search)
     assert 'stages' in search['train_cfg']

@@ -62,6 +62,7 @@ def custom_config(tmp_path, name: str, **variables) -> Path:
 def test_network_size_sets_cells_and_channels(tmp_path, name, size, image_size,
                                               stem, channels, layers,
                                               aux_weight):
+    init_default_scope('mmista')  # earlier tests may leave mmpretrain's
     cfg = Config.fromfile(
         custom_config(
             tmp_path, name, network_size=size, image_size=image_size))
