@@ -13,9 +13,10 @@ whatever the gradient's scale (docs/en/method/onestage.md):
 The reference code's termination test follows one CIFAR-10 epoch: 521 steps
 of batch 96 at Adam lr 3e-4, a travel of 0.1563 and a spread of 0.006848.
 
-The travel is kept in the runner's message hub (checkpointed with it), as
-``[lr, steps]`` pairs, so that a constant learning rate gives exactly
-``steps * lr`` and a resumed run counts on from where it stopped.
+Both are kept in the runner's message hub (checkpointed with it), so that a
+resumed run counts on from where it stopped: the steps since the last
+recovery as ``[lr, steps]`` pairs, so that a constant learning rate gives
+exactly the reference's spread, and the travel since the start as a sum.
 """
 import math
 from typing import List, Optional
@@ -28,8 +29,11 @@ REFERENCE_EPOCH = dict(iters=521, lr=3e-4)
 #: Message-hub info: ``[lr, steps]`` pairs of the architecture optimizer
 #: since the last recovery.
 TRAVEL_SINCE_RECOVERY = 'search/b_travel_since_recovery'
-#: Message-hub info: the same since training started.
+#: Message-hub info: ``sum(lr)`` since training started.
 TRAVEL_TOTAL = 'search/b_travel_total'
+#: More pairs than this (a learning rate that changes every step) are
+#: merged into one of the same spread.
+MAX_PAIRS = 64
 #: The optimizer of ``b`` in a search's optimizer wrapper dict.
 ARCHITECTURE_OPTIMIZER = 'architecture'
 
@@ -124,6 +128,9 @@ def spread_of(pairs: List[List[float]]) -> float:
 def _add(pairs: List[List[float]], lr: float) -> List[List[float]]:
     if pairs and pairs[-1][0] == lr:
         return pairs[:-1] + [[lr, pairs[-1][1] + 1]]
+    if len(pairs) >= MAX_PAIRS:
+        steps = sum(count for _, count in pairs)
+        pairs = [[spread_of(pairs) / math.sqrt(steps), steps]]
     return pairs + [[lr, 1]]
 
 
@@ -143,8 +150,9 @@ class ArchitectureTravel:
 
     def record_step(self, lr: float) -> None:
         """Counts one step of ``b``'s optimizer at learning rate ``lr``."""
-        for key in (TRAVEL_SINCE_RECOVERY, TRAVEL_TOTAL):
-            self.hub.update_info(key, _add(self._pairs(key), lr))
+        self.hub.update_info(TRAVEL_SINCE_RECOVERY,
+                             _add(self._pairs(TRAVEL_SINCE_RECOVERY), lr))
+        self.hub.update_info(TRAVEL_TOTAL, self.total() + lr)
 
     def spread_since_recovery(self) -> float:
         """The spread since the last recovery."""
@@ -152,7 +160,7 @@ class ArchitectureTravel:
 
     def total(self) -> float:
         """The travel since training started."""
-        return travel_of(self._pairs(TRAVEL_TOTAL))
+        return float(self.hub.get_info(TRAVEL_TOTAL) or 0.)
 
     def steps_since_recovery(self) -> int:
         """The steps of ``b``'s optimizer since the last recovery."""

@@ -8,7 +8,7 @@ import math
 import pytest
 from mmengine.runner import Runner
 
-from mmista.engine.architecture_travel import (ArchitectureTravel,
+from mmista.engine.architecture_travel import (MAX_PAIRS, ArchitectureTravel,
                                                reference_spread,
                                                reference_travel, spread_of,
                                                travel_of)
@@ -50,7 +50,7 @@ def test_reference_epoch_gives_the_reference_test_exactly(runner):
     travel = steps(runner, 3e-4, 1)
     assert hook._threshold(travel) == 1e-3
     assert hook._held(runner, travel) is None
-    assert travel.total() == 521 * 3e-4
+    assert travel.total() == pytest.approx(521 * 3e-4, rel=1e-13)
 
 
 def test_threshold_follows_the_spread_of_b(runner):
@@ -76,6 +76,19 @@ def test_threshold_follows_the_spread_of_b(runner):
         pytest.approx(2 * math.sqrt(12 / 23))
     assert travel_of([[lr, 23]]) == pytest.approx(reference_travel(REFERENCE))
     assert reference_spread(REFERENCE) == pytest.approx(3e-4 * math.sqrt(521))
+
+
+def test_a_learning_rate_that_changes_every_step(runner):
+    """Pairs are merged past MAX_PAIRS, keeping the spread."""
+    lrs = [1e-3 * (1 + i / 100) for i in range(300)]
+    travel = ArchitectureTravel(runner)
+    for lr in lrs:
+        travel.record_step(lr)
+    assert len(runner.message_hub.get_info(
+        'search/b_travel_since_recovery')) <= MAX_PAIRS + 1
+    assert travel.spread_since_recovery() == pytest.approx(
+        math.sqrt(sum(lr * lr for lr in lrs)), rel=1e-12)
+    assert travel.total() == pytest.approx(sum(lrs), rel=1e-12)
 
 
 def test_a_fixed_threshold_without_a_reference(runner):
