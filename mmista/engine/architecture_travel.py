@@ -146,7 +146,9 @@ class ArchitectureTravel:
         self.hub = runner.message_hub
 
     def _pairs(self, key: str) -> List[List[float]]:
-        return [list(pair) for pair in (self.hub.get_info(key) or [])]
+        # _add and spread_of build new lists; the stored pairs are not
+        # changed in place
+        return list(self.hub.get_info(key) or [])
 
     def record_step(self, lr: float) -> None:
         """Counts one step of ``b``'s optimizer at learning rate ``lr``."""
@@ -161,11 +163,6 @@ class ArchitectureTravel:
     def total(self) -> float:
         """The travel since training started."""
         return float(self.hub.get_info(TRAVEL_TOTAL) or 0.)
-
-    def steps_since_recovery(self) -> int:
-        """The steps of ``b``'s optimizer since the last recovery."""
-        return int(sum(steps
-                       for _, steps in self._pairs(TRAVEL_SINCE_RECOVERY)))
 
     def start_interval(self) -> None:
         """A recovery ran: the travel since it starts from zero."""
