@@ -27,6 +27,9 @@ def runner(tmp_path):
     """A built runner of the tiny digits search (10 classes)."""
     cfg = tiny_config(tmp_path, ONESTAGE_DIGITS)
     cfg.param_scheduler = dict(weights=[], architecture=[])
+    # a message hub of its own: runners built in the same second would
+    # share one (it is named after the timestamp)
+    cfg.experiment_name = f'clock_{tmp_path.name}'
     runner = Runner.from_cfg(cfg)
     runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     return runner
