@@ -1,0 +1,233 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Where the time of a whole training run goes, measured on its runner.
+
+:class:`RunProfile` attaches to an mmengine ``Runner`` before ``train()``
+and times, with ``time.perf_counter``:
+
+- every hook method each hook defines (``before_train_epoch`` of the
+  recovery, ``after_train_iter`` of the logger, ...), per call;
+- every training iteration, split into the data wait (from the end of the
+  previous iteration's hooks to the start of this one's), the hooks before
+  it, the step itself (the data preprocessor, forward, backward and
+  optimizer steps: what ``run_iter`` does between the hooks) and the hooks
+  after it, each labelled with the phase it ran in (e.g. ``search`` or
+  ``evaluation`` of a one-stage run);
+- every validation (from ``before_val`` to ``after_val``);
+- the whole of ``train()``.
+
+Nothing of the run changes: the hooks run in their order with their
+arguments, only wrapped in a clock.
+"""
+import functools
+import statistics
+import time
+from collections import defaultdict
+from typing import Callable, Dict, List, Optional
+
+from mmengine.hooks import Hook
+
+#: Hook methods of the training loop timed per iteration.
+ITER_METHODS = ('before_train_iter', 'after_train_iter')
+#: The hook methods that can be timed (those mmengine's loops call).
+TIMED_METHODS = tuple(Hook.stages)
+
+
+def median(values: List[float]) -> Optional[float]:
+    """The median, or None for no values."""
+    return statistics.median(values) if values else None
+
+
+class RunProfile:
+    """Clocks attached to one runner's hooks and loop.
+
+    Args:
+        runner (Runner): The runner, before ``train()``.
+        phase_of (Callable[[Runner], str], optional): Names the phase of
+            the iteration about to run (called before each one). Defaults
+            to ``'train'`` throughout.
+    """
+
+    def __init__(self,
+                 runner,
+                 phase_of: Optional[Callable[[object], str]] = None):
+        self.runner = runner
+        self.phase_of = phase_of or (lambda _: 'train')
+        #: seconds per ``(hook class name, method)``, one entry per call
+        self.hook_calls: Dict[tuple, List[float]] = defaultdict(list)
+        #: one dict per training iteration (see :meth:`iterations_of`)
+        self.iterations: List[dict] = []
+        #: seconds of each validation
+        self.validations: List[float] = []
+        self.train_seconds: Optional[float] = None
+        self._marks: Dict[str, float] = {}
+        self._wrap_hooks()
+        self._wrap_call_hook()
+        self._wrap_train()
+
+    # attaching
+    def _wrap_hooks(self) -> None:
+        # a loop may register hooks when it is built (one-stage search
+        # stages): build it now, as train() would
+        _ = self.runner.train_loop
+        for hook in self.runner.hooks:
+            name = type(hook).__name__
+            # the stages the hook does something in (mmengine's own test,
+            # which also sees ``_before_iter`` and the like)
+            for method in hook.get_triggered_stages():
+                setattr(hook, method,
+                        self._timed(getattr(hook, method), (name, method)))
+
+    def _timed(self, method: Callable, key: tuple) -> Callable:
+        calls = self.hook_calls[key]
+
+        @functools.wraps(method)
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                calls.append(time.perf_counter() - start)
+
+        return timed
+
+    def _wrap_call_hook(self) -> None:
+        runner = self.runner
+        call_hook = runner.call_hook
+
+        @functools.wraps(call_hook)
+        def marked_call_hook(fn_name: str, **kwargs):
+            start = time.perf_counter()
+            if fn_name == 'before_train_iter':
+                self._begin_iteration(start)
+            elif fn_name == 'before_val':
+                self._marks['val'] = start
+            result = call_hook(fn_name, **kwargs)
+            end = time.perf_counter()
+            if fn_name == 'before_train_iter':
+                self.iterations[-1]['before_s'] = end - start
+                self._marks['step'] = end
+            elif fn_name == 'after_train_iter':
+                self._end_iteration(start, end)
+            elif fn_name == 'after_val' and 'val' in self._marks:
+                self.validations.append(end - self._marks.pop('val'))
+            elif fn_name in ('after_train_epoch', 'before_train_epoch'):
+                # epoch boundaries are not data waits of an iteration
+                self._marks.pop('iter_end', None)
+            return result
+
+        runner.call_hook = marked_call_hook
+
+    def _wrap_train(self) -> None:
+        runner = self.runner
+        train = runner.train
+
+        @functools.wraps(train)
+        def timed_train(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return train(*args, **kwargs)
+            finally:
+                self.train_seconds = time.perf_counter() - start
+
+        runner.train = timed_train
+
+    def _begin_iteration(self, start: float) -> None:
+        wait = start - self._marks['iter_end'] \
+            if 'iter_end' in self._marks else None
+        self.iterations.append(
+            dict(phase=self.phase_of(self.runner), data_s=wait))
+
+    def _end_iteration(self, start: float, end: float) -> None:
+        record = self.iterations[-1]
+        record['step_s'] = start - self._marks.pop('step')
+        record['after_s'] = end - start
+        self._marks['iter_end'] = end
+
+    # reading
+    def iterations_of(self, phase: str) -> List[dict]:
+        """The iteration records of one phase: ``phase``, ``data_s`` (None
+        for an epoch's first, whose wait includes the epoch boundary),
+        ``before_s``, ``step_s``, ``after_s``."""
+        return [it for it in self.iterations if it['phase'] == phase]
+
+    def phases(self) -> List[str]:
+        """The phases seen, in order of appearance."""
+        seen = []
+        for it in self.iterations:
+            if it['phase'] not in seen:
+                seen.append(it['phase'])
+        return seen
+
+    def phase_summary(self, phase: str) -> dict:
+        """Medians (seconds) of one phase's iterations.
+
+        Returns:
+            dict: ``iters``, ``step_s`` (the step alone), ``hooks_s`` (the
+            hooks before and after it), ``data_s`` (the data wait) and
+            ``iter_s`` (all three; what an iteration costs the run), each a
+            median over the phase's iterations.
+        """
+        its = [it for it in self.iterations_of(phase) if 'step_s' in it]
+        waits = [it['data_s'] for it in its if it['data_s'] is not None]
+        hooks = [it['before_s'] + it['after_s'] for it in its]
+        steps = [it['step_s'] for it in its]
+        totals = [
+            it['before_s'] + it['after_s'] + it['step_s'] +
+            (it['data_s'] or 0.) for it in its if it['data_s'] is not None
+        ]
+        return dict(
+            iters=len(its),
+            step_s=median(steps),
+            hooks_s=median(hooks),
+            data_s=median(waits),
+            iter_s=median(totals))
+
+    def hook_totals(self, methods: Optional[tuple] = None) -> Dict[str, dict]:
+        """Seconds spent in each hook method over the run.
+
+        Args:
+            methods (tuple[str], optional): Only these methods. Defaults to
+                all.
+
+        Returns:
+            dict[str, dict]: ``'Hook.method'`` to ``calls``, ``total_s`` and
+            ``median_ms``, largest total first.
+        """
+        rows = {}
+        for (name, method), calls in self.hook_calls.items():
+            if not calls or (methods and method not in methods):
+                continue
+            rows[f'{name}.{method}'] = dict(
+                calls=len(calls),
+                total_s=sum(calls),
+                median_ms=1e3 * statistics.median(calls))
+        return dict(
+            sorted(rows.items(), key=lambda item: -item[1]['total_s']))
+
+    def summary(self) -> dict:
+        """Everything measured, as plain values (seconds unless named).
+
+        Returns:
+            dict: ``train_s`` (all of ``train()``), ``phases`` (per phase:
+            :meth:`phase_summary` plus ``total_s``, the phase's iterations
+            summed), ``validation_s`` (all validations), ``validations``,
+            ``iteration_hooks`` (per-iteration hook methods) and
+            ``boundary_hooks`` (every other hook method: the epoch
+            boundaries, checkpoints, the start and the end of training).
+        """
+        phases = {}
+        for phase in self.phases():
+            row = self.phase_summary(phase)
+            row['total_s'] = sum(
+                it.get('step_s', 0.) + it.get('before_s', 0.) +
+                it.get('after_s', 0.) + (it['data_s'] or 0.)
+                for it in self.iterations_of(phase))
+            phases[phase] = row
+        boundary = tuple(m for m in TIMED_METHODS if m not in ITER_METHODS)
+        return dict(
+            train_s=self.train_seconds,
+            phases=phases,
+            validation_s=sum(self.validations),
+            validations=len(self.validations),
+            iteration_hooks=self.hook_totals(ITER_METHODS),
+            boundary_hooks=self.hook_totals(boundary))
