@@ -8,8 +8,11 @@ from mmengine.optim import OptimWrapperDict
 
 from mmista.errors import checked_int
 from mmista.registry import HOOKS, PARAM_SCHEDULERS
+from ..derived_training import (optimizer_sizes, restore_architecture,
+                                train_derived_network_only)
 from ..runner import OneStageSearchLoop
 from ..search_state import SEARCHING_NODES, SearchState
+from ..utils import unwrapped_model
 
 #: ``checkpoint['meta']`` key: the epoch the architecture was fixed at
 #: (-1: still searching), read when a run resumes.
@@ -29,6 +32,10 @@ class PhaseSwitchHook(Hook):
 
     - the architecture is marked fixed at that epoch (checkpointed), so
       recoveries stop and ``b`` stays out of training;
+    - the candidate ops outside the supports leave training (their
+      gradients and the weights optimizer), so that from here the run
+      trains exactly the derived network
+      (:func:`~mmista.engine.derived_training.train_derived_network_only`);
     - the weights optimizer gets a fresh learning-rate schedule: its
       learning rates go back to their initial values and
       ``param_scheduler`` runs over ``eval_epochs`` from there (the
@@ -42,7 +49,8 @@ class PhaseSwitchHook(Hook):
     every iteration's log line (and the visualizer) carries
     ``searching_nodes``, the nodes still searching (0 after the switch). A
     run resumed after the switch gets the evaluation schedule and length
-    back.
+    back, and narrows its optimizer before the checkpoint's optimizer state
+    is loaded.
     ``train_cfg.max_epochs`` only bounds the run until the switch: set it to
     at least the search cap plus ``eval_epochs``.
 
@@ -84,10 +92,18 @@ class PhaseSwitchHook(Hook):
             self._state(runner).fixed_epoch
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Installs the evaluation schedule before the runner restores the
-        schedulers' state, when the checkpoint is past the switch."""
+        """When the checkpoint is past the switch: takes the ops outside its
+        supports out of training (before the runner loads the optimizer's
+        state, which holds the derived network's parameters only) and
+        installs the evaluation schedule (before the runner restores the
+        schedulers' state)."""
         fixed_epoch = checkpoint.get('meta', {}).get(FIXED_EPOCH_META, -1)
-        if fixed_epoch >= 0 and runner.param_schedulers is not None:
+        if fixed_epoch < 0:
+            return
+        backbone = unwrapped_model(runner).backbone
+        restore_architecture(backbone, checkpoint.get('state_dict', {}))
+        train_derived_network_only(backbone, runner.optim_wrapper)
+        if runner.param_schedulers is not None:
             self._install_schedulers(runner, reset_lr=False)
             self._schedule_restored = True
 
@@ -104,6 +120,7 @@ class PhaseSwitchHook(Hook):
         state = self._state(runner)
         if state.is_fixed:
             loop.set_max_epochs(state.fixed_epoch + self.eval_epochs)
+            train_derived_network_only(state.supernet, runner.optim_wrapper)
             if not self._schedule_restored:
                 self._install_schedulers(runner, reset_lr=False)
                 runner.logger.warning(
@@ -127,13 +144,20 @@ class PhaseSwitchHook(Hook):
             return
         epoch = runner.epoch
         state.fix(epoch)
+        before = optimizer_sizes(runner.optim_wrapper)
+        train_derived_network_only(state.supernet, runner.optim_wrapper)
+        after = optimizer_sizes(runner.optim_wrapper)
         self._install_schedulers(runner, reset_lr=True)
         runner.train_loop.set_max_epochs(epoch + self.eval_epochs)
         runner.logger.info(
             f'Architecture fixed after epoch {epoch}: every node has '
             f'terminated. Evaluation training for {self.eval_epochs} epochs '
             f'(to epoch {epoch + self.eval_epochs}) with a fresh learning-'
-            f'rate schedule. Genotype: {state.genotype()}')
+            f'rate schedule, of the derived network only: '
+            f'{after["tensors"]} of the {before["tensors"]} weight tensors '
+            f'({after["elements"]:,} of {before["elements"]:,} values) keep '
+            f'training; the ops outside the supports are left out. '
+            f'Genotype: {state.genotype()}')
 
     def before_train_iter(self,
                           runner,

@@ -136,27 +136,55 @@ class ISTASuperNet(SuperCellNetwork):
         alone scales each op (docs/en/method/onestage.md). As the
         reference code does, every BatchNorm inside an edge op is held,
         not only the last one.
-        The BatchNorms of terminated nodes train. SyncBatchNorm layers are
-        handled alike.
+        The BatchNorms of terminated nodes train, except, once the
+        architecture is fixed, those of the ops outside the supports, which
+        are out of the network (see :meth:`unsupported_parameters`).
+        SyncBatchNorm layers are handled alike.
 
         Raises:
             ValueError: If the edge BatchNorms are not affine.
         """
+        fixed = self.architecture.is_fixed
         for cell in self.cells:
             active = self.architecture.active_nodes(cell.cell_type)
+            supports = self.architecture.supports(cell.cell_type)
             for node, edges in enumerate(cell.nodes):
-                for bn in (m for m in edges.modules()
-                           if isinstance(m, _BatchNorm)):
-                    if not bn.affine:
-                        raise ValueError(
-                            'frozen edge BatchNorms need affine BatchNorms '
-                            'on the edges: one-stage search uses '
-                            'ISTASuperNet(affine=True, bn_append=True)')
-                    if active[node]:
-                        bn.weight.fill_(1.)
-                        bn.bias.zero_()
-                    bn.weight.requires_grad_(not active[node])
-                    bn.bias.requires_grad_(not active[node])
+                for edge, op in enumerate(edges):
+                    trains = not active[node] and (not fixed
+                                                   or edge in supports[node])
+                    for bn in (m for m in op.modules()
+                               if isinstance(m, _BatchNorm)):
+                        if not bn.affine:
+                            raise ValueError(
+                                'frozen edge BatchNorms need affine '
+                                'BatchNorms on the edges: one-stage search '
+                                'uses ISTASuperNet(affine=True, '
+                                'bn_append=True)')
+                        if active[node]:
+                            bn.weight.fill_(1.)
+                            bn.bias.zero_()
+                        bn.weight.requires_grad_(trains)
+                        bn.bias.requires_grad_(trains)
+
+    def unsupported_parameters(self) -> List[nn.Parameter]:
+        """The parameters of the candidate ops outside the supports.
+
+        They get no gradient while the supports stay as they are; once the
+        architecture is fixed they never will, and the super-net computes
+        exactly its derived network (see
+        :func:`mmista.engine.train_derived_network_only`).
+
+        Returns:
+            list[Parameter]: Those parameters, in module order.
+        """
+        params = []
+        for cell in self.cells:
+            supports = self.architecture.supports(cell.cell_type)
+            for node, edges in enumerate(cell.nodes):
+                for edge, op in enumerate(edges):
+                    if edge not in supports[node]:
+                        params.extend(op.parameters())
+        return params
 
     def recover(self, **kwargs):
         """Recovers ``z`` from ``b`` for every node and moves the supports.
