@@ -51,3 +51,23 @@ def test_non_finite_scores_stop_the_evaluation():
                        match='not finite for 1 of 4 images of validation '
                        'batch 5'):
         hook.after_val_iter(RUNNER, 4, outputs=bad)
+
+
+def test_the_fused_check_names_what_the_per_tensor_check_names():
+    """Thousands of tensors are checked in a few fused reductions; the
+    result is the one the per-tensor test gives: huge finite values pass,
+    each NaN or infinity is named, allowed infinity is not."""
+    from mmista.finite import non_finite_tensors
+    tensors = {f'w{i}': torch.full((3, ), 1e38) for i in range(200)}
+    tensors['half'] = torch.ones(4, dtype=torch.float16) * 6e4
+    tensors['count'] = torch.tensor(5)
+    tensors['backbone.architecture.normal_z_shift'] = torch.full(
+        (4, ), math.inf)
+    assert non_finite_tensors(tensors) == []
+    tensors['w7'] = torch.tensor([0., math.inf, 0.])
+    tensors['half'] = torch.tensor([math.nan], dtype=torch.float16)
+    tensors['backbone.architecture.normal_z_shift'][1] = math.nan
+    assert non_finite_tensors(tensors) == [
+        'w7 (inf)', 'half (nan)',
+        'backbone.architecture.normal_z_shift (nan)'
+    ]
