@@ -51,7 +51,7 @@ TINY_ONESTAGE = [
 ]
 
 
-def run_tool(*args, timeout=600, check=True):
+def run_tool(*args, timeout=600, check=True, threads=2):
     """Runs a script of ``tools/`` in a subprocess and returns it.
 
     Args:
@@ -59,11 +59,13 @@ def run_tool(*args, timeout=600, check=True):
         timeout (int): Seconds before the run is killed.
         check (bool): Fail the test with the output if the exit code is not
             zero.
+        threads (int): ``OMP_NUM_THREADS`` of the process. Defaults to 2.
 
     Returns:
         subprocess.CompletedProcess: The finished process (text output).
     """
-    env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='2')
+    env = dict(
+        os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS=str(threads))
     proc = subprocess.run([sys.executable, *args],
                           cwd=REPO_ROOT,
                           env=env,

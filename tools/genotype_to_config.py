@@ -16,7 +16,6 @@ A published name carries the variant its paper searched it in
 file) gets ``configs/nets/ista_twostage_cifar10.py``.
 """
 import argparse
-import json
 import os.path as osp
 import shlex
 from typing import Optional
@@ -26,9 +25,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.cli import (VariantMismatchError, check_base, exit_if_missing,
-                        pick_base, reported_errors, shown_path,
-                        variant_mismatches)
+from mmista.cli import (VariantMismatchError, check_base, config_text,
+                        exit_if_missing, pick_base, reported_errors,
+                        shipped_bases, shown_path, variant_mismatches)
 from mmista.fileio import atomic_write_text
 from mmista.registry import MODELS
 from mmista.structures import (Genotype, GenotypeError, SearchSpaceVariant,
@@ -38,14 +37,9 @@ NETS_DIR = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'nets')
 #: The base of a genotype that records no search-space variant.
 DEFAULT_BASE = osp.join(NETS_DIR, 'ista_twostage_cifar10.py')
-#: The evaluation configs a recorded variant picks from, in order of
-#: preference when none trains on the search's dataset: the paper's
-#: CIFAR-10 and ImageNet settings, then the digits at CPU size.
-SHIPPED_BASES = tuple(
-    osp.join(NETS_DIR, name) for name in (
-        'ista_onestage_cifar10.py', 'ista_twostage_cifar10.py',
-        'ista_onestage_imagenet.py', 'ista_onestage_digits.py',
-        'ista_twostage_digits.py'))
+#: The evaluation configs a recorded variant picks from
+#: (:data:`~mmista.cli.evaluation_base.SHIPPED_BASE_NAMES`).
+SHIPPED_BASES = shipped_bases(NETS_DIR)
 
 
 def parse_args() -> argparse.Namespace:
@@ -83,71 +77,6 @@ def resolve_genotype_source(source: str) -> str:
         exit_if_missing(path, 'genotype')
         return path
     return source
-
-
-def base_reference(base: str, out: str) -> str:
-    """How the written config names its base: relative to the config when
-    both lie under a common directory other than the root (e.g. the
-    repository), else absolute."""
-    base, out_dir = osp.abspath(base), osp.dirname(osp.abspath(out))
-    if osp.commonpath([base, out_dir]) == osp.sep:
-        return base
-    return osp.relpath(base, out_dir)
-
-
-def python_string(text: str) -> str:
-    """``text`` as a Python string literal that is safe in a config file.
-
-    ``repr`` escapes newlines, quotes and backslashes, so the literal never
-    ends early or spans lines; ``{{`` is written ``{\\x7b``, so mmengine's
-    ``{{ fileDirname }}``, ``{{ $VAR }}`` and ``{{ _base_.x }}`` templates,
-    which it substitutes in the file's text before parsing, never match a
-    name taken from outside.
-
-    Args:
-        text (str): A path or any text from the command line.
-
-    Returns:
-        str: The literal, quotes included (valid in code and in a comment).
-    """
-    return repr(str(text)).replace('{{', '{\\x7b')
-
-
-def config_text(genotype_json: str, base: str, out: str,
-                source: str) -> str:
-    """The evaluation config: the base config with the genotype set.
-
-    The genotype is written as JSON text (one line per field), which
-    ``DerivedNet`` reads like a published name or a dict, and which
-    replaces the base's genotype whatever form that one has. Every string
-    from outside (paths, the genotype) is written as a literal by
-    :func:`python_string`, comments included: no name can add a line or a
-    statement to the config.
-
-    Args:
-        genotype_json (str): The genotype, from ``Genotype.to_json``.
-        base (str): Path of the base config.
-        out (str): Path the config is written to.
-        source (str): Where the genotype came from, for the header.
-
-    Returns:
-        str: Python config text.
-    """
-    fields = json.loads(genotype_json)
-    parts = [f'{json.dumps(key)}: {json.dumps(value)}'
-             for key, value in fields.items()]
-    pieces = ['{' + parts[0]] + parts[1:]
-    lines = [
-        python_string(piece + (', ' if i < len(pieces) - 1 else '}'))
-        for i, piece in enumerate(pieces)
-    ]
-    genotype = '(\n' + '\n'.join(' ' * 12 + line for line in lines) + ')'
-    return ('# Written by tools/genotype_to_config.py: the evaluation config\n'
-            f'# {python_string(base)} with the genotype from\n'
-            f'# {python_string(source)}.\n'
-            f'_base_ = [{python_string(base_reference(base, out))}]\n\n'
-            f'model = dict(\n    backbone=dict(\n        genotype={genotype}))'
-            '\n')
 
 
 def read_genotype(source: str) -> Genotype:

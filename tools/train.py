@@ -3,16 +3,15 @@
 import argparse
 import os
 import sys
-from copy import deepcopy
 from typing import Optional
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.cli import (add_runner_args, build_runner, check_train_config,
-                        choose_resume_checkpoint, divergence_advice,
-                        exit_if_missing, finish_distributed,
+                        choose_resume_checkpoint, dataloader_defaults,
+                        divergence_advice, exit_if_missing, finish_distributed,
                         folder_dataset_problem, load_config, missing_data,
                         newest_intact_checkpoint, parse_runner_args,
                         reported_errors, setup_cpu_distributed,
@@ -102,15 +101,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
-    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(field, None) is None:
-            continue
-        dataloader_cfg = ConfigDict(
-            persistent_workers=cfg[field].get('num_workers', 0) > 0,
-            collate_fn=dict(type='default_collate'))
-        dataloader_cfg.update(deepcopy(cfg[field]))
-        cfg[field] = dataloader_cfg
-    return cfg
+    return dataloader_defaults(cfg)
 
 
 def resume_message(line: str) -> None:

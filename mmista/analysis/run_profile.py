@@ -13,7 +13,14 @@ and times, with ``time.perf_counter``:
   after it, each labelled with the phase it ran in (e.g. ``search`` or
   ``evaluation`` of a one-stage run);
 - every validation (from ``before_val`` to ``after_val``);
-- the whole of ``train()``.
+- the whole of ``train()``;
+- optionally, methods of a hook that its hook methods call (``inner``:
+  e.g. the recovery hook's ``save``, which writes and draws the genotype),
+  to tell them apart from the rest of the hook method.
+
+Every hook call and validation is also labelled with the phase of the
+iteration before it (the first phase before any), so that the epoch
+boundary after a search epoch counts to the search.
 
 Nothing of the run changes: the hooks run in their order with their
 arguments, only wrapped in a clock.
@@ -22,7 +29,7 @@ import functools
 import statistics
 import time
 from collections import defaultdict
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.hooks import Hook
 
@@ -45,19 +52,29 @@ class RunProfile:
         phase_of (Callable[[Runner], str], optional): Names the phase of
             the iteration about to run (called before each one). Defaults
             to ``'train'`` throughout.
+        inner (Sequence[tuple[str, str]]): ``(hook class name, method)``
+            of further methods to time, which the hook's own hook methods
+            call (their time is also in the caller's). Defaults to none.
     """
 
     def __init__(self,
                  runner,
-                 phase_of: Optional[Callable[[object], str]] = None):
+                 phase_of: Optional[Callable[[object], str]] = None,
+                 inner: Sequence[Tuple[str, str]] = ()):
         self.runner = runner
         self.phase_of = phase_of or (lambda _: 'train')
         #: seconds per ``(hook class name, method)``, one entry per call
         self.hook_calls: Dict[tuple, List[float]] = defaultdict(list)
+        #: the phase of each entry of :attr:`hook_calls`, per key
+        self.hook_phases: Dict[tuple, List[str]] = defaultdict(list)
+        #: keys of :attr:`hook_calls` that are ``inner`` methods
+        self.inner = set(inner)
         #: one dict per training iteration (see :meth:`iterations_of`)
         self.iterations: List[dict] = []
         #: seconds of each validation
         self.validations: List[float] = []
+        #: the phase of each validation
+        self.validation_phases: List[str] = []
         self.train_seconds: Optional[float] = None
         self._marks: Dict[str, float] = {}
         self._wrap_hooks()
@@ -73,12 +90,17 @@ class RunProfile:
             name = type(hook).__name__
             # the stages the hook does something in (mmengine's own test,
             # which also sees ``_before_iter`` and the like)
-            for method in hook.get_triggered_stages():
+            methods = list(hook.get_triggered_stages()) + [
+                method for hook_name, method in sorted(self.inner)
+                if hook_name == name and hasattr(hook, method)
+            ]
+            for method in methods:
                 setattr(hook, method,
                         self._timed(getattr(hook, method), (name, method)))
 
     def _timed(self, method: Callable, key: tuple) -> Callable:
         calls = self.hook_calls[key]
+        phases = self.hook_phases[key]
 
         @functools.wraps(method)
         def timed(*args, **kwargs):
@@ -87,8 +109,15 @@ class RunProfile:
                 return method(*args, **kwargs)
             finally:
                 calls.append(time.perf_counter() - start)
+                phases.append(self._current_phase())
 
         return timed
+
+    def _current_phase(self) -> str:
+        """The phase of the latest iteration (before any: the first's)."""
+        if self.iterations:
+            return self.iterations[-1]['phase']
+        return self.phase_of(self.runner)
 
     def _wrap_call_hook(self) -> None:
         runner = self.runner
@@ -110,6 +139,7 @@ class RunProfile:
                 self._end_iteration(start, end)
             elif fn_name == 'after_val' and 'val' in self._marks:
                 self.validations.append(end - self._marks.pop('val'))
+                self.validation_phases.append(self._current_phase())
             elif fn_name in ('after_train_epoch', 'before_train_epoch'):
                 # epoch boundaries are not data waits of an iteration
                 self._marks.pop('iter_end', None)
@@ -135,7 +165,10 @@ class RunProfile:
         wait = start - self._marks['iter_end'] \
             if 'iter_end' in self._marks else None
         self.iterations.append(
-            dict(phase=self.phase_of(self.runner), data_s=wait))
+            dict(
+                phase=self.phase_of(self.runner),
+                epoch=self.runner.epoch,
+                data_s=wait))
 
     def _end_iteration(self, start: float, end: float) -> None:
         record = self.iterations[-1]
@@ -145,9 +178,10 @@ class RunProfile:
 
     # reading
     def iterations_of(self, phase: str) -> List[dict]:
-        """The iteration records of one phase: ``phase``, ``data_s`` (None
-        for an epoch's first, whose wait includes the epoch boundary),
-        ``before_s``, ``step_s``, ``after_s``."""
+        """The iteration records of one phase: ``phase``, ``epoch`` (the
+        runner's, from 0), ``data_s`` (None for an epoch's first, whose
+        wait includes the epoch boundary), ``before_s``, ``step_s``,
+        ``after_s``."""
         return [it for it in self.iterations if it['phase'] == phase]
 
     def phases(self) -> List[str]:
@@ -162,8 +196,9 @@ class RunProfile:
         """Medians (seconds) of one phase's iterations.
 
         Returns:
-            dict: ``iters``, ``step_s`` (the step alone), ``hooks_s`` (the
-            hooks before and after it), ``data_s`` (the data wait) and
+            dict: ``iters``, ``epochs`` (epochs with an iteration of the
+            phase), ``step_s`` (the step alone), ``hooks_s`` (the hooks
+            before and after it), ``data_s`` (the data wait) and
             ``iter_s`` (all three; what an iteration costs the run), each a
             median over the phase's iterations.
         """
@@ -177,17 +212,22 @@ class RunProfile:
         ]
         return dict(
             iters=len(its),
+            epochs=len({it['epoch'] for it in its}),
             step_s=median(steps),
             hooks_s=median(hooks),
             data_s=median(waits),
             iter_s=median(totals))
 
-    def hook_totals(self, methods: Optional[tuple] = None) -> Dict[str, dict]:
+    def hook_totals(self,
+                    methods: Optional[tuple] = None,
+                    phase: Optional[str] = None) -> Dict[str, dict]:
         """Seconds spent in each hook method over the run.
 
         Args:
             methods (tuple[str], optional): Only these methods. Defaults to
-                all.
+                all (``inner`` ones included).
+            phase (str, optional): Only the calls labelled with this phase.
+                Defaults to all.
 
         Returns:
             dict[str, dict]: ``'Hook.method'`` to ``calls``, ``total_s`` and
@@ -195,6 +235,12 @@ class RunProfile:
         """
         rows = {}
         for (name, method), calls in self.hook_calls.items():
+            if phase is not None:
+                calls = [
+                    seconds for seconds, label in zip(
+                        calls, self.hook_phases[(name, method)])
+                    if label == phase
+                ]
             if not calls or (methods and method not in methods):
                 continue
             rows[f'{name}.{method}'] = dict(
@@ -211,9 +257,13 @@ class RunProfile:
             dict: ``train_s`` (all of ``train()``), ``phases`` (per phase:
             :meth:`phase_summary` plus ``total_s``, the phase's iterations
             summed), ``validation_s`` (all validations), ``validations``,
-            ``iteration_hooks`` (per-iteration hook methods) and
+            ``iteration_hooks`` (per-iteration hook methods),
             ``boundary_hooks`` (every other hook method: the epoch
-            boundaries, checkpoints, the start and the end of training).
+            boundaries, checkpoints, the start and the end of training),
+            ``inner`` (the ``inner`` methods, whose time is also in their
+            callers'), and ``by_phase``: per phase, its ``validation_s``,
+            ``validations``, ``iteration_hooks``, ``boundary_hooks`` and
+            ``inner``.
         """
         phases = {}
         for phase in self.phases():
@@ -224,10 +274,26 @@ class RunProfile:
                 for it in self.iterations_of(phase))
             phases[phase] = row
         boundary = tuple(m for m in TIMED_METHODS if m not in ITER_METHODS)
+        inner = tuple(method for _, method in sorted(self.inner))
+        by_phase = {}
+        for phase in phases:
+            seconds = [
+                s for s, label in zip(self.validations,
+                                      self.validation_phases)
+                if label == phase
+            ]
+            by_phase[phase] = dict(
+                validation_s=sum(seconds),
+                validations=len(seconds),
+                iteration_hooks=self.hook_totals(ITER_METHODS, phase),
+                boundary_hooks=self.hook_totals(boundary, phase),
+                inner=self.hook_totals(inner, phase) if inner else {})
         return dict(
             train_s=self.train_seconds,
             phases=phases,
             validation_s=sum(self.validations),
             validations=len(self.validations),
             iteration_hooks=self.hook_totals(ITER_METHODS),
-            boundary_hooks=self.hook_totals(boundary))
+            boundary_hooks=self.hook_totals(boundary),
+            inner=self.hook_totals(inner) if inner else {},
+            by_phase=by_phase)

@@ -18,10 +18,12 @@ from .dist import (collective_failure_message, collective_timeout,
 from .divergence import divergence_advice, newest_finite_checkpoint
 from .errors import disk_error_message, reported_errors
 from .evaluation_base import (VariantMismatchError, check_base, pick_base,
-                              shown_path, variant_mismatches)
+                              shipped_bases, shown_path, variant_mismatches)
+from .evaluation_config import (assignments_text, config_text, python_string,
+                                python_value)
 from .head_widths import backbone_out_channels, fit_head_to_backbone
 from .peak_memory import PeakMemory, cpu_peak_memory_method
-from .runner import build_runner
+from .runner import build_runner, dataloader_defaults
 
 __all__ = [
     'add_cfg_options', 'add_runner_args', 'exit_if_missing', 'load_config',
@@ -37,5 +39,7 @@ __all__ = [
     'newest_finite_checkpoint', 'collective_timeout',
     'collective_failure_message', 'fit_head_to_backbone',
     'backbone_out_channels', 'VariantMismatchError', 'check_base',
-    'pick_base', 'shown_path', 'variant_mismatches'
+    'pick_base', 'shown_path', 'variant_mismatches', 'assignments_text',
+    'config_text', 'python_string', 'python_value', 'dataloader_defaults',
+    'shipped_bases'
 ]

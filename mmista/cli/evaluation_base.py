@@ -26,6 +26,19 @@ _DERIVED_DEFAULTS = {
 }
 
 
+#: The evaluation configs of ``configs/nets/`` a recorded variant picks
+#: from, in order of preference when none trains on the search's dataset:
+#: the paper's CIFAR-10 and ImageNet settings, then the digits at CPU size.
+SHIPPED_BASE_NAMES = ('ista_onestage_cifar10.py', 'ista_twostage_cifar10.py',
+                      'ista_onestage_imagenet.py', 'ista_onestage_digits.py',
+                      'ista_twostage_digits.py')
+
+
+def shipped_bases(nets_dir: str) -> Tuple[str, ...]:
+    """The paths of :data:`SHIPPED_BASE_NAMES` in ``nets_dir``."""
+    return tuple(osp.join(nets_dir, name) for name in SHIPPED_BASE_NAMES)
+
+
 class VariantMismatchError(ConfigError):
     """A base config builds another search-space variant than the one a
     genotype was searched in."""

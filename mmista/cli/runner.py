@@ -1,6 +1,8 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Building a config's runner, with build errors told in one line."""
-from mmengine.config import Config
+from copy import deepcopy
+
+from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
 from mmista.errors import ConfigError
@@ -41,3 +43,25 @@ def build_runner(cfg: Config) -> Runner:
     for change in changes:
         runner.logger.info(change)
     return runner
+
+
+def dataloader_defaults(cfg: Config) -> Config:
+    """Sets what ``tools/train.py`` sets in every dataloader the config
+    does not: ``persistent_workers`` with workers, and mmengine's
+    ``default_collate`` (batched tensors) as the collate function.
+
+    Args:
+        cfg (Config): The run's config (changed in place).
+
+    Returns:
+        Config: The same config.
+    """
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(field, None) is None:
+            continue
+        dataloader_cfg = ConfigDict(
+            persistent_workers=cfg[field].get('num_workers', 0) > 0,
+            collate_fn=dict(type='default_collate'))
+        dataloader_cfg.update(deepcopy(cfg[field]))
+        cfg[field] = dataloader_cfg
+    return cfg

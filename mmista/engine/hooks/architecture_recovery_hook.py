@@ -134,19 +134,26 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
         """Recovers after the last epoch and plots how ``z`` settled."""
         if self._due(runner):
             self.recover(runner, epoch=runner.epoch)
+        if self.draw and is_main_process():
+            self.plot_convergence(runner)
+
+    def plot_convergence(self, runner) -> None:
+        """Plots every recovery's ``||z_new - z_prev||`` per node, with the
+        threshold and the termination epochs (none before a recovery)."""
         state = self._state(runner)
         history = state.z_shift_history()
-        if self.draw and history and is_main_process():
-            architecture = state.architecture
-            path = plot_z_convergence(
-                history,
-                osp.join(runner.work_dir, CONVERGENCE_FILE),
-                threshold=state.termination_eps(),
-                terminated={
-                    cell: architecture.terminated_epochs(cell)
-                    for cell in CELL_TYPES
-                })
-            runner.logger.info(f'Plotted ||z_t - z_(t-1)|| per node: {path}')
+        if not history:
+            return
+        architecture = state.architecture
+        path = plot_z_convergence(
+            history,
+            osp.join(runner.work_dir, CONVERGENCE_FILE),
+            threshold=state.termination_eps(),
+            terminated={
+                cell: architecture.terminated_epochs(cell)
+                for cell in CELL_TYPES
+            })
+        runner.logger.info(f'Plotted ||z_t - z_(t-1)|| per node: {path}')
 
     def _state(self, runner) -> SearchState:
         return SearchState(runner, type(self).__name__)
