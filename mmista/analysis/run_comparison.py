@@ -9,8 +9,9 @@ every epoch) and ``evaluation`` (the fixed network); the retrain has one,
 over the repetitions, ratios, the epoch-boundary work grouped by what it
 does, and what the ratios imply at the paper's CIFAR-10 scale.
 """
-import statistics
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
+
+from .run_profile import median
 
 #: Upper (``max``) bounds of the headline figures.
 TARGETS = {
@@ -44,12 +45,6 @@ ONCE_PER_RUN = ('export', 'duration_estimate', 'plots')
 #: The paper's CIFAR-10 one-stage run: epochs of each phase, iterations
 #: per epoch (50,000 images, batch 96).
 CIFAR10 = dict(search_epochs=120, eval_epochs=600, iters_per_epoch=521)
-
-
-def median(values: Sequence[Optional[float]]) -> Optional[float]:
-    """The median of the values that are not None (None for none)."""
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def ratio(top: Optional[float], bottom: Optional[float]) -> Optional[float]:

@@ -39,9 +39,32 @@ ITER_METHODS = ('before_train_iter', 'after_train_iter')
 TIMED_METHODS = tuple(Hook.stages)
 
 
-def median(values: List[float]) -> Optional[float]:
-    """The median, or None for no values."""
+def median(values: Sequence[Optional[float]]) -> Optional[float]:
+    """The median of the values that are not None (None for none)."""
+    values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
+
+
+def iteration_seconds(record: dict) -> float:
+    """What one iteration record cost the run: data wait, hooks and step
+    (the parts it has)."""
+    return (record.get('step_s', 0.) + record.get('before_s', 0.) +
+            record.get('after_s', 0.) + (record.get('data_s') or 0.))
+
+
+def clocked(function: Callable, record: Callable[[float], None]) -> Callable:
+    """``function``, calling ``record(seconds)`` after each call (also one
+    that raises)."""
+
+    @functools.wraps(function)
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            record(time.perf_counter() - start)
+
+    return timed
 
 
 class RunProfile:
@@ -102,16 +125,11 @@ class RunProfile:
         calls = self.hook_calls[key]
         phases = self.hook_phases[key]
 
-        @functools.wraps(method)
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                calls.append(time.perf_counter() - start)
-                phases.append(self._current_phase())
+        def record(seconds: float) -> None:
+            calls.append(seconds)
+            phases.append(self._current_phase())
 
-        return timed
+        return clocked(method, record)
 
     def _current_phase(self) -> str:
         """The phase of the latest iteration (before any: the first's)."""
@@ -148,18 +166,11 @@ class RunProfile:
         runner.call_hook = marked_call_hook
 
     def _wrap_train(self) -> None:
-        runner = self.runner
-        train = runner.train
 
-        @functools.wraps(train)
-        def timed_train(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return train(*args, **kwargs)
-            finally:
-                self.train_seconds = time.perf_counter() - start
+        def record(seconds: float) -> None:
+            self.train_seconds = seconds
 
-        runner.train = timed_train
+        self.runner.train = clocked(self.runner.train, record)
 
     def _begin_iteration(self, start: float) -> None:
         wait = start - self._marks['iter_end'] \
@@ -207,8 +218,7 @@ class RunProfile:
         hooks = [it['before_s'] + it['after_s'] for it in its]
         steps = [it['step_s'] for it in its]
         totals = [
-            it['before_s'] + it['after_s'] + it['step_s'] +
-            (it['data_s'] or 0.) for it in its if it['data_s'] is not None
+            iteration_seconds(it) for it in its if it['data_s'] is not None
         ]
         return dict(
             iters=len(its),
@@ -269,9 +279,7 @@ class RunProfile:
         for phase in self.phases():
             row = self.phase_summary(phase)
             row['total_s'] = sum(
-                it.get('step_s', 0.) + it.get('before_s', 0.) +
-                it.get('after_s', 0.) + (it['data_s'] or 0.)
-                for it in self.iterations_of(phase))
+                map(iteration_seconds, self.iterations_of(phase)))
             phases[phase] = row
         boundary = tuple(m for m in TIMED_METHODS if m not in ITER_METHODS)
         inner = tuple(method for _, method in sorted(self.inner))

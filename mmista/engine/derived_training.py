@@ -24,8 +24,7 @@ from typing import Dict
 import torch.nn as nn
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-#: The wrapper of a search's network weights.
-WEIGHTS = 'weights'
+from mmista.models.classifiers.search_classifier import WEIGHTS
 
 
 def restore_architecture(backbone: nn.Module, state_dict: dict,
@@ -47,11 +46,11 @@ def restore_architecture(backbone: nn.Module, state_dict: dict,
     })
 
 
-def weights_wrapper(optim_wrapper) -> OptimWrapper:
-    """The wrapper that trains the network weights (the ``weights`` one of
-    a search's :class:`OptimWrapperDict`, or the only one)."""
+def weights_wrapper(optim_wrapper, name: str = WEIGHTS) -> OptimWrapper:
+    """The wrapper that trains the network weights: the one named ``name``
+    of a search's :class:`OptimWrapperDict`, or the only one."""
     if isinstance(optim_wrapper, OptimWrapperDict):
-        return optim_wrapper[WEIGHTS]
+        return optim_wrapper[name]
     return optim_wrapper
 
 

@@ -4,12 +4,11 @@ import copy
 from typing import List, Union
 
 from mmengine.hooks import Hook
-from mmengine.optim import OptimWrapperDict
 
 from mmista.errors import checked_int
 from mmista.registry import HOOKS, PARAM_SCHEDULERS
 from ..derived_training import (optimizer_sizes, restore_architecture,
-                                train_derived_network_only)
+                                train_derived_network_only, weights_wrapper)
 from ..runner import OneStageSearchLoop
 from ..search_state import SEARCHING_NODES, SearchState
 from ..utils import unwrapped_model
@@ -182,11 +181,7 @@ class PhaseSwitchHook(Hook):
 
     def _install_schedulers(self, runner, reset_lr: bool) -> None:
         """Replaces the optimizer's schedulers with the evaluation ones."""
-        optim_wrapper = runner.optim_wrapper
-        if isinstance(optim_wrapper, OptimWrapperDict):
-            wrapper = optim_wrapper[self.optimizer]
-        else:
-            wrapper = optim_wrapper
+        wrapper = weights_wrapper(runner.optim_wrapper, self.optimizer)
         if reset_lr:
             for group in wrapper.optimizer.param_groups:
                 group['lr'] = group.get('initial_lr', group['lr'])
