@@ -9,6 +9,7 @@ after, so the new file survives a power cut once the call returns.
 """
 import os
 import os.path as osp
+import shutil
 import tempfile
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
@@ -105,6 +106,18 @@ def atomic_torch_save(obj: Any, path: str) -> None:
     """
     with atomic_write(path, 'wb') as file:
         torch.save(obj, file)
+
+
+def atomic_copy(source: str, target: str) -> None:
+    """Copies the file ``source`` to ``target`` atomically (see
+    :func:`atomic_write`).
+
+    Args:
+        source (str): The file to copy.
+        target (str): The copy.
+    """
+    with open(source, 'rb') as original, atomic_write(target) as copy:
+        shutil.copyfileobj(original, copy)
 
 
 def check_writable(folder: str) -> None:

@@ -24,6 +24,23 @@ def _node_positions(steps: int) -> Dict[int, tuple]:
     return positions
 
 
+def drawn_content(genotype: Genotype, cell_type: str) -> tuple:
+    """What :func:`draw_cell` draws of a cell type: two genotypes with the
+    same content have the same drawing.
+
+    Args:
+        genotype (Genotype): The architecture.
+        cell_type (str): ``'normal'`` or ``'reduce'``.
+
+    Returns:
+        tuple: The cell's ``(op, input)`` pairs, its concatenated nodes and
+        the genotype's ``edges_per_node``.
+    """
+    return (tuple(map(tuple, getattr(genotype, cell_type))),
+            tuple(getattr(genotype, f'{cell_type}_concat')),
+            genotype.edges_per_node)
+
+
 def draw_cell(genotype: Genotype, cell_type: str, path: str) -> str:
     """Draws one cell type of a genotype to a PNG file.
 
