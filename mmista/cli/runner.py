@@ -5,6 +5,7 @@ from copy import deepcopy
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
+from mmista.engine.config_text import cache_config_text
 from mmista.errors import ConfigError
 from mmista.registry import RUNNERS
 from .head_widths import fit_head_to_backbone
@@ -15,10 +16,12 @@ def build_runner(cfg: Config) -> Runner:
 
     The head's input widths are first set to what the backbone returns
     (:func:`~mmista.cli.head_widths.fit_head_to_backbone`; each change is
-    logged in one line). Building the model and the hooks happens here; an
-    argument a component does not take (``model.backbone.chanels=4``) or a
-    type no registry knows is a config problem, raised as a
-    :class:`ConfigError` that names the component.
+    logged in one line), and the config formats its text once
+    (:class:`~mmista.engine.config_text.TextCachingConfig`). Building the
+    model and the hooks happens here; an argument a component does not
+    take (``model.backbone.chanels=4``) or a type no registry knows is a
+    config problem, raised as a :class:`ConfigError` that names the
+    component.
 
     Args:
         cfg (Config): The run's config (its head widths fitted in place).
@@ -30,6 +33,9 @@ def build_runner(cfg: Config) -> Runner:
         ConfigError: A component of the config cannot be built from it.
     """
     changes = fit_head_to_backbone(cfg)
+    # The runner formats the config's text four times as it starts and
+    # once per checkpoint: once is enough.
+    cache_config_text(cfg)
     try:
         if 'runner_type' in cfg:
             runner = RUNNERS.build(cfg)

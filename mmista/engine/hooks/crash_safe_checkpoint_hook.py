@@ -23,6 +23,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmista.fileio import (ATOMIC_LOCAL_BACKEND, TEMP_PREFIX,
                            atomic_torch_save, atomic_write_text)
 from mmista.registry import HOOKS
+from ..config_text import cache_config_text
 
 #: The file in the work dir that names the last checkpoint saved.
 LAST_CHECKPOINT_FILE = 'last_checkpoint'
@@ -61,8 +62,12 @@ class CrashSafeCheckpointHook(CheckpointHook):
             self.backend_args = dict(backend=ATOMIC_LOCAL_BACKEND)
 
     def before_train(self, runner) -> None:
-        """Sets up the output folder (see mmengine's hook) and deletes the
-        partial temporary files that an interrupted save left there."""
+        """Sets up the output folder (see mmengine's hook), deletes the
+        partial temporary files that an interrupted save left there, and
+        lets the config's text, which every checkpoint records, be
+        formatted once (:func:`~mmista.engine.config_text.cache_config_text`)
+        instead of at every save."""
+        cache_config_text(runner.cfg)
         super().before_train(runner)
         if is_main_process():
             self._remove_partial_files(runner)
