@@ -193,7 +193,11 @@ def _acc(stat: Optional[Dict]) -> str:
 
 
 def _params(value: Optional[float]) -> str:
-    return 'n/a' if value is None else f'{value / 1e6:.3f}'
+    return 'n/a' if value is None else f'{value / 1e6:.4g}'
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f'{number} {one if number == 1 else many}'
 
 
 def markdown(rows: Sequence[Dict], summary: Dict, settings: Dict,
@@ -212,16 +216,19 @@ def markdown(rows: Sequence[Dict], summary: Dict, settings: Dict,
         str: Markdown text.
     """
     methods = summary['methods']
+    match = settings.get('match_params')
+    matched = (f', parameters within ±{match:.0%} of a searched genotype'
+               if match is not None else '')
+    random = _count(settings['random'], 'random genotype', 'random genotypes')
     lines = [
         '# Search protocol', '',
-        f'Search config `{settings["config"]}`: {settings["searches"]} '
-        f'searches, each genotype retrained with {settings["retrains"]} '
-        f'seeds; {settings["random"]} random genotypes of the same '
-        'sparsity' + (f', parameters within ±{settings["match_params"]:.0%}'
-                      ' of a searched genotype'
-                      if settings.get('match_params') is not None else '') +
-        ', retrained by the same recipe. Accuracies are the final '
-        f'validation {settings.get("metric", "accuracy/top1")} (%).', '',
+        f'Search config `{settings["config"]}`: '
+        f'{_count(settings["searches"], "search", "searches")}, each '
+        'genotype retrained with '
+        f'{_count(settings["retrains"], "seed", "seeds")}; {random} of the '
+        f'same sparsity{matched}, retrained by the same recipe. Accuracies '
+        'are the final validation '
+        f'{settings.get("metric", "accuracy/top1")} (%).', '',
         '## Accuracy per method', '',
         '| method | genotypes | runs finished / requested | accuracy over '
         'runs | over genotype means | params (M) |',
@@ -318,8 +325,8 @@ def markdown(rows: Sequence[Dict], summary: Dict, settings: Dict,
     if missing:
         lines += ['', '## Runs not counted', '']
         for row in missing:
+            note = f' ({row["note"]})' if row.get('note') else ''
             lines.append(f'- {row["method"]}/{row["genotype_id"]}/seed_'
-                         f'{row["retrain_seed"]}: {row["status"]}'
-                         f'{" (" + row["note"] + ")" if row.get("note") else ""}'
-                         f' ({row["work_dir"]})')
+                         f'{row["retrain_seed"]}: {row["status"]}{note} '
+                         f'({row["work_dir"]})')
     return '\n'.join(lines) + '\n'

@@ -114,8 +114,8 @@ class Launcher:
                 str(self.gpus), *run.train_args()
             ]
         job = f'{self.job_name}_{run.name.replace("/", "_")}'
-        env = dict(GPUS=str(self.gpus), GPUS_PER_NODE=str(min(self.gpus,
-                                                                8)))
+        env = dict(
+            GPUS=str(self.gpus), GPUS_PER_NODE=str(min(self.gpus, 8)))
         # slurm_train.sh takes the work dir as its fourth argument
         rest = run.train_args()[2:]
         return env, [

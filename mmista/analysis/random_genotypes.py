@@ -15,7 +15,7 @@ Optionally each genotype is drawn again until its parameter count lies
 within a relative tolerance of one of the searched genotypes', so that a
 difference in accuracy is not only a difference in size.
 """
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -160,9 +160,3 @@ def _no_match_message(k: int, tolerance: float, targets: Sequence[int],
             f'genotype\'s ({", ".join(map(str, sorted(targets)))}); the '
             f'draws had {low} to {high}: widen --match-params or raise '
             '--match-tries')
-
-
-def params_range(targets: Sequence[int],
-                 tolerance: float) -> List[Tuple[float, float]]:
-    """The accepted parameter intervals, one per target."""
-    return [(t * (1 - tolerance), t * (1 + tolerance)) for t in targets]

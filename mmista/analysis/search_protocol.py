@@ -35,10 +35,9 @@ from mmista.fileio import atomic_write_text, check_writable
 from mmista.structures import Genotype, get_genotype, read_search_space
 from mmista.visualization.protocol_plot import plot_accuracy_vs_params
 from .complexity import build_counted_model, count_params, model_complexity
-from .protocol_report import (genotype_means, markdown, summarize,
-                              write_results)
-from .protocol_runs import (Launcher, Run, execute, genotype_file,
-                            run_state, tail, wall_seconds)
+from .protocol_report import genotype_means, markdown, summarize, write_results
+from .protocol_runs import (Launcher, Run, execute, genotype_file, run_state,
+                            tail, wall_seconds)
 from .random_genotypes import draw_random_genotypes
 from .seed_runs import read_seed_run
 
