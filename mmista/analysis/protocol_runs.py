@@ -151,9 +151,9 @@ def missing_outputs(run: Run) -> List[str]:
         named = ''
     if not named or not (osp.isfile(named) or osp.isfile(
             osp.join(run.work_dir, osp.basename(named)))):
-        missing.append('its last checkpoint')
+        missing.append('last checkpoint')
     if run.method == 'search' and genotype_file(run.work_dir) is None:
-        missing.append('its genotype (export/genotype.json or '
+        missing.append('genotype file (export/genotype.json or '
                        'genotype.json)')
     return missing
 
@@ -177,8 +177,8 @@ def run_state(run: Run) -> Tuple[str, str]:
         if done and not missing:
             return 'finished', ''
         if done:
-            return 'resume', (f'its done marker is there but not '
-                              f'{" and ".join(missing)}')
+            return 'resume', (f'its done marker is there but no '
+                              f'{" and no ".join(missing)}')
     checkpoint = newest_intact_checkpoint(run.work_dir) if osp.isdir(
         run.work_dir) else None
     if checkpoint is not None:
@@ -231,7 +231,7 @@ def execute(run: Run, launcher: Launcher, repo_root: str) -> Optional[str]:
         return f'exit status {code}'
     missing = missing_outputs(run)
     if missing:
-        return f'exit status 0 but it left no {" and no ".join(missing)}'
+        return f'exit status 0, but it left no {" and no ".join(missing)}'
     atomic_write_text(
         marker,
         json.dumps(

@@ -30,8 +30,10 @@ from mmengine.config import Config, DictAction
 from mmista.cli import (check_base, config_text, fit_head_to_backbone,
                         pick_base, shipped_bases, shown_path)
 from mmista.cli.arguments import check_overrides
+from mmista.engine.runner import OneStageSearchLoop, TwoStageSearchLoop
 from mmista.errors import ConfigError, UserError
 from mmista.fileio import atomic_write_text, check_writable
+from mmista.registry import LOOPS
 from mmista.structures import Genotype, get_genotype, read_search_space
 from mmista.visualization.protocol_plot import plot_accuracy_vs_params
 from .complexity import build_counted_model, count_params, model_complexity
@@ -42,6 +44,8 @@ from .random_genotypes import draw_random_genotypes
 from .seed_runs import read_seed_run
 
 RETRAIN_CONFIG = 'retrain_config.py'
+#: The training loops of a search config.
+SEARCH_LOOPS = (OneStageSearchLoop, TwoStageSearchLoop)
 RANDOM_FILE = 'genotypes.json'
 PLOT_FILE = 'accuracy_vs_params.png'
 WRITER = 'tools/analysis_tools/search_protocol.py'
@@ -122,6 +126,24 @@ def checked_config(path: str, options: dict, what: str,
         raise ConfigError(f'{flags} {problem} ({what}: {path})')
     cfg.merge_from_dict(options)
     return cfg
+
+
+def check_search(cfg: Config, path: str) -> None:
+    """Refuses a config whose training loop is not a search.
+
+    Raises:
+        ConfigError: ``train_cfg.type`` is not a one-stage or two-stage
+            search loop.
+    """
+    loop = (cfg.get('train_cfg') or {}).get('type')
+    loop_class = LOOPS.get(loop) if isinstance(loop, str) else loop
+    if not (isinstance(loop_class, type)
+            and issubclass(loop_class, SEARCH_LOOPS)):
+        raise ConfigError(
+            f'{path} is not a search config (train_cfg.type is {loop!r}, '
+            'not OneStageSearchLoop or TwoStageSearchLoop): pass a config '
+            'of configs/ista/ as the search, and an evaluation config with '
+            '--eval-config')
 
 
 class SearchProtocol:
@@ -314,8 +336,10 @@ class SearchProtocol:
     def check(self) -> None:
         """Refuses bad configs and overrides before anything runs."""
         opts = self.options
-        checked_config(opts.config, self.search_parsed, 'search config',
-                       '--cfg-options/--search-cfg-options')
+        cfg = checked_config(opts.config, self.search_parsed,
+                             'search config',
+                             '--cfg-options/--search-cfg-options')
+        check_search(cfg, opts.config)
         if opts.eval_config is not None:
             checked_config(opts.eval_config, self.retrain_parsed,
                            'evaluation config',

@@ -265,6 +265,11 @@ def test_bad_input_is_one_line(tmp_path):
                               REPO_ROOT)
     with pytest.raises(ConfigError, match="did you mean 'train_cfg'"):
         protocol.check()
+    options.config = options.eval_config
+    options.retrain_cfg_options = []
+    with pytest.raises(ConfigError, match='is not a search config'):
+        SearchProtocol(options, Launcher('local', 'tools'),
+                       REPO_ROOT).check()
 
 
 def test_welch_against_hand_computed_values():
