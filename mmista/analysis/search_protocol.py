@@ -303,6 +303,15 @@ class SearchProtocol:
             except (OSError, ValueError) as error:
                 raise UserError(f'cannot read {path}: {error}; delete it to '
                                 'draw the random genotypes again')
+            items = record.get('genotypes') if isinstance(record,
+                                                          dict) else None
+            if not isinstance(items, list) or not all(
+                    isinstance(item, dict) and isinstance(item.get('id'), int)
+                    and isinstance(item.get('genotype'), dict)
+                    for item in items):
+                raise UserError(f'{path} is not a record of random genotypes '
+                                '(a list of id and genotype under '
+                                '"genotypes"); delete it to draw them again')
             if (record.get('seed'), record.get('match_params')) != (
                     opts.random_seed, opts.match_params):
                 raise ConfigError(
@@ -354,55 +363,73 @@ class SearchProtocol:
             ``report``, ``csv``, ``json`` and ``plot``.
         """
         self.check()
-        opts = self.options
         searches = [
-            Run('search', None, s, osp.abspath(opts.config),
+            Run('search', None, s, osp.abspath(self.options.config),
                 osp.join(self.root, 'search', f'seed_{s}'),
-                self.search_options) for s in range(opts.searches)
+                self.search_options) for s in range(self.options.searches)
         ]
-        found: Dict[int, Tuple[Genotype, str]] = {}
-        search_status = {}
-        for run in searches:
-            search_status[run.seed] = self.process(run)
-            if search_status[run.seed] == 'finished':
-                source = genotype_file(run.work_dir)
-                found[run.seed] = (get_genotype(source), source)
-        rows: List[Dict] = []
+        status = {run.seed: self.process(run) for run in searches}
+        found = {
+            run.seed: (get_genotype(genotype_file(run.work_dir)),
+                       genotype_file(run.work_dir))
+            for run in searches if status[run.seed] == 'finished'
+        }
         if found:
             self.choose_base(found[min(found)][1])
-        for s in range(opts.searches):
+        rows = self.ista_retrains(searches, status, found)
+        settled = 'not run' not in status.values()
+        rows += self.random_retrains(found if settled else {})
+        return self.finish(rows, searches, found)
+
+    def ista_retrains(self, searches: List[Run], status: Dict[int, str],
+                      found: Dict[int, Tuple[Genotype, str]]) -> List[Dict]:
+        """Runs (or prints) the retrains of every searched genotype."""
+        rows = []
+        for search in searches:
+            s = search.seed
             folder = osp.join(self.root, 'ista', f'g{s}')
             config = osp.join(folder, RETRAIN_CONFIG)
             if s in found:
                 config = self.write_config(folder, *found[s])
-            for r in range(opts.retrains):
+            on = None if s in found else search.name + (
+                ', which failed' if status[s] == 'failed' else '')
+            for r in range(self.options.retrains):
                 run = Run('ista', f'g{s}', r, config,
                           osp.join(folder, f'seed_{r}'),
                           self.retrain_options)
-                row = self.retrain(run, found.get(s), on=(
-                    None if s in found else f'search/seed_{s}'))
+                row = self.retrain(run, found.get(s), on=on)
                 row['search_seed'] = s
                 row['supernet_accuracy'] = self.supernet_accuracy(
-                    searches[s]) if s in found else None
+                    search) if s in found else None
                 rows.append(row)
-        settled = all(status != 'not run' for status in
-                      search_status.values())
-        random_items = []
-        if opts.random and found and settled:
-            searched = [found[s][0] for s in sorted(found)]
-            targets = [self.complexity(
-                osp.join(self.root, 'ista', f'g{s}', RETRAIN_CONFIG))[
-                    'params'] for s in sorted(found)] \
-                if opts.match_params is not None else []
-            random_items = self.random_genotypes(searched, targets)
-        by_id = {item['id']: item for item in random_items}
+        return rows
+
+    def random_retrains(
+            self, found: Dict[int, Tuple[Genotype, str]]) -> List[Dict]:
+        """Draws (or reads) the random genotypes and runs (or prints) their
+        retrains; without ``found`` (the searches are not all settled)
+        they wait."""
+        opts = self.options
+        items = {}
+        if opts.random and found:
+            targets = [
+                self.complexity(
+                    osp.join(self.root, 'ista', f'g{s}',
+                             RETRAIN_CONFIG))['params'] for s in sorted(found)
+            ] if opts.match_params is not None else []
+            items = {
+                item['id']: item
+                for item in self.random_genotypes(
+                    [found[s][0] for s in sorted(found)], targets)
+            }
         random_file = osp.join(self.root, 'random', RANDOM_FILE)
+        rows = []
         for k in range(opts.random):
             folder = osp.join(self.root, 'random', f'g{k}')
             config = osp.join(folder, RETRAIN_CONFIG)
             genotype = None
-            if k in by_id:
-                genotype = Genotype.from_dict(by_id[k]['genotype'])
+            if k in items:
+                genotype = Genotype.from_dict(items[k]['genotype'])
                 config = self.write_config(
                     folder, genotype,
                     f'random genotype g{k} of {random_file} (seed '
@@ -418,7 +445,7 @@ class SearchProtocol:
                 row['search_seed'] = None
                 row['supernet_accuracy'] = None
                 rows.append(row)
-        return self.finish(rows, searches, found)
+        return rows
 
     def retrain(self, run: Run, genotype: Optional[Tuple[Genotype, str]],
                 on: Optional[str]) -> Dict:

@@ -242,7 +242,8 @@ def test_failed_runs_are_named_with_their_logs(tmp_path):
     text = (tmp_path / 'on' / 'report.md').read_text()
     assert '| ISTA-NAS | 0 / 2 | 0 / 2 (incomplete) |' in text
     assert '**Fewer runs finished than requested**' in text
-    assert 'ista/g1/seed_0: waiting (waits for search/seed_1)' in text
+    assert ('ista/g1/seed_0: waiting (waits for search/seed_1, which '
+            'failed)') in text
 
 
 def test_bad_input_is_one_line(tmp_path):
