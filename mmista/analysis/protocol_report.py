@@ -189,6 +189,8 @@ def write_results(rows: Sequence[Dict], summary: Dict, settings: Dict,
 def _acc(stat: Optional[Dict]) -> str:
     if stat is None:
         return 'n/a'
+    if stat['n'] == 1:  # no spread to show
+        return f'{stat["mean"]:.2f} (n=1)'
     return f'{stat["mean"]:.2f} ± {stat["std"]:.2f} (n={stat["n"]})'
 
 
