@@ -28,12 +28,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 from mmengine.config import Config, DictAction
 
 from mmista.cli import (check_base, config_text, fit_head_to_backbone,
-                        pick_base, shipped_bases, shown_path)
+                        pick_base, shipped_bases, shown_path, uses_train_loop)
 from mmista.cli.arguments import check_overrides
 from mmista.engine.runner import OneStageSearchLoop, TwoStageSearchLoop
 from mmista.errors import ConfigError, UserError
 from mmista.fileio import atomic_write_text, check_writable
-from mmista.registry import LOOPS
 from mmista.structures import Genotype, get_genotype, read_search_space
 from mmista.visualization.protocol_plot import plot_accuracy_vs_params
 from .complexity import build_counted_model, count_params, model_complexity
@@ -135,10 +134,8 @@ def check_search(cfg: Config, path: str) -> None:
         ConfigError: ``train_cfg.type`` is not a one-stage or two-stage
             search loop.
     """
-    loop = (cfg.get('train_cfg') or {}).get('type')
-    loop_class = LOOPS.get(loop) if isinstance(loop, str) else loop
-    if not (isinstance(loop_class, type)
-            and issubclass(loop_class, SEARCH_LOOPS)):
+    if not uses_train_loop(cfg, SEARCH_LOOPS):
+        loop = (cfg.get('train_cfg') or {}).get('type')
         raise ConfigError(
             f'{path} is not a search config (train_cfg.type is {loop!r}, '
             'not OneStageSearchLoop or TwoStageSearchLoop): pass a config '

@@ -11,7 +11,7 @@ from .checkpoint import (CheckpointError, check_fits, checkpoint_to_load,
                          verify_checkpoint)
 from .config_check import (check_batch_sizes, check_num_classes,
                            check_run_length, check_test_classes,
-                           check_train_config)
+                           check_train_config, uses_train_loop)
 from .data_check import dataset_classes, folder_dataset_problem, missing_data
 from .dist import (collective_failure_message, collective_timeout,
                    finish_distributed, setup_cpu_distributed)
@@ -41,5 +41,5 @@ __all__ = [
     'backbone_out_channels', 'VariantMismatchError', 'check_base',
     'pick_base', 'shown_path', 'variant_mismatches', 'assignments_text',
     'config_text', 'python_string', 'python_value', 'dataloader_defaults',
-    'shipped_bases'
+    'shipped_bases', 'uses_train_loop'
 ]

@@ -1,15 +1,35 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Checking a config's values before a run starts: the run's length, the
 batch sizes, and a classifier wide enough for the data's classes."""
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple, Union
 
 from mmengine.config import Config
 
 from mmista.errors import ConfigError, checked_int
+from mmista.registry import LOOPS
 from .data_check import dataset_classes
 
 #: The dataloaders a training run builds.
 TRAIN_LOADERS = ('train_dataloader', 'arch_dataloader', 'val_dataloader')
+
+
+LoopTypes = Union[type, Tuple[type, ...]]
+
+
+def uses_train_loop(cfg: Config, loops: LoopTypes) -> bool:
+    """Whether the config trains with one of ``loops`` (or a subclass).
+
+    Args:
+        cfg (Config): A run's config; ``train_cfg.type`` names its loop (a
+            registered name or the class).
+        loops (type | tuple[type]): The loop classes.
+
+    Returns:
+        bool: Whether ``train_cfg.type`` is one of them.
+    """
+    loop = (cfg.get('train_cfg') or {}).get('type')
+    loop_class = LOOPS.get(loop) if isinstance(loop, str) else loop
+    return isinstance(loop_class, type) and issubclass(loop_class, loops)
 
 
 def check_run_length(cfg: Config) -> None:

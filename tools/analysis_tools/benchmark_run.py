@@ -50,12 +50,12 @@ from mmista.analysis.run_profile import RunProfile
 from mmista.cli import (assignments_text, build_runner, check_base,
                         check_train_config, config_text, dataloader_defaults,
                         folder_dataset_problem, load_config, missing_data,
-                        pick_base, reported_errors, shipped_bases)
+                        pick_base, reported_errors, shipped_bases,
+                        uses_train_loop)
 from mmista.engine import OneStageSearchLoop
 from mmista.engine.search_state import SearchState
 from mmista.errors import ConfigError, UserError
 from mmista.fileio import atomic_write_text, check_writable
-from mmista.registry import LOOPS
 from mmista.structures import get_genotype, read_search_space
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -153,10 +153,8 @@ def run_child(args: argparse.Namespace) -> None:
 
 def check_onestage(cfg: Config, path: str) -> None:
     """Refuses a config whose training loop is not a one-stage search."""
-    loop = (cfg.get('train_cfg') or {}).get('type')
-    loop_class = LOOPS.get(loop) if isinstance(loop, str) else loop
-    if not (isinstance(loop_class, type)
-            and issubclass(loop_class, OneStageSearchLoop)):
+    if not uses_train_loop(cfg, OneStageSearchLoop):
+        loop = (cfg.get('train_cfg') or {}).get('type')
         raise ConfigError(
             f'{path} is not a one-stage search (train_cfg.type is {loop!r}, '
             'not OneStageSearchLoop): benchmark_run times a one-stage run '
