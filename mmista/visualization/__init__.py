@@ -1,5 +1,8 @@
 # Copyright (c) mmista contributors. All rights reserved.
 from .cell_drawing import draw_cell, draw_genotype
 from .convergence_plot import plot_z_convergence
+from .op_count_plot import plot_op_counts
 
-__all__ = ['draw_cell', 'draw_genotype', 'plot_z_convergence']
+__all__ = [
+    'draw_cell', 'draw_genotype', 'plot_op_counts', 'plot_z_convergence'
+]
