@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 from mmista.engine.config_text import cache_config_text
 from mmista.errors import ConfigError
 from mmista.registry import RUNNERS
+from .determinism import prepare_deterministic
 from .head_widths import fit_head_to_backbone
 
 
@@ -17,11 +18,14 @@ def build_runner(cfg: Config) -> Runner:
     The head's input widths are first set to what the backbone returns
     (:func:`~mmista.cli.head_widths.fit_head_to_backbone`; each change is
     logged in one line), and the config formats its text once
-    (:class:`~mmista.engine.config_text.TextCachingConfig`). Building the
-    model and the hooks happens here; an argument a component does not
-    take (``model.backbone.chanels=4``) or a type no registry knows is a
-    config problem, raised as a :class:`ConfigError` that names the
-    component.
+    (:class:`~mmista.engine.config_text.TextCachingConfig`). With
+    ``randomness.deterministic=True`` the environment is readied for
+    deterministic CUDA first
+    (:func:`~mmista.cli.determinism.prepare_deterministic`, logged in one
+    line). Building the model and the hooks happens here; an argument a
+    component does not take (``model.backbone.chanels=4``) or a type no
+    registry knows is a config problem, raised as a :class:`ConfigError`
+    that names the component.
 
     Args:
         cfg (Config): The run's config (its head widths fitted in place).
@@ -30,8 +34,10 @@ def build_runner(cfg: Config) -> Runner:
         Runner: The runner.
 
     Raises:
-        ConfigError: A component of the config cannot be built from it.
+        ConfigError: A component of the config cannot be built from it, or
+            ``randomness.deterministic`` is not True or False.
     """
+    deterministic = prepare_deterministic(cfg)
     changes = fit_head_to_backbone(cfg)
     # The runner formats the config's text four times as it starts and
     # once per checkpoint: once is enough.
@@ -48,6 +54,8 @@ def build_runner(cfg: Config) -> Runner:
         ) from error
     for change in changes:
         runner.logger.info(change)
+    if deterministic is not None:
+        runner.logger.info(deterministic)
     return runner
 
 

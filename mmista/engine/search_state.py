@@ -15,13 +15,17 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from mmista.architecture import BudgetDecision, ResourceBudget
-from mmista.structures import CELL_TYPES, Genotype, changed_nodes
+from mmista.structures import CELL_TYPES, Genotype, changed_nodes, count_ops
 from .utils import backbone_with
 
 #: Message-hub info: one record per recovery, ``dict(epoch=e, normal=[...],
 #: reduce=[...])`` with each node's ``||z_new - z_prev||`` (None for nodes
 #: that no longer search), for the convergence plot.
 Z_SHIFT_HISTORY = 'architecture_z_shifts'
+#: Message-hub info: one record per recovery, ``dict(epoch=e, normal={op:
+#: count}, reduce={...})`` with the recovered genotype's op counts
+#: (:func:`~mmista.structures.count_ops`), for the op-count plot.
+OP_COUNT_HISTORY = 'architecture_op_counts'
 #: Message-hub info: the termination threshold of a one-stage search, set
 #: by :class:`~mmista.engine.hooks.TerminationHook`.
 TERMINATION_EPS = 'search/termination_eps'
@@ -140,13 +144,19 @@ class SearchState:
         """Every recovery's z shifts so far (see :data:`Z_SHIFT_HISTORY`)."""
         return list(self.runner.message_hub.get_info(Z_SHIFT_HISTORY) or [])
 
+    def op_count_history(self) -> List[dict]:
+        """Every recovery's op counts so far (see
+        :data:`OP_COUNT_HISTORY`)."""
+        return list(
+            self.runner.message_hub.get_info(OP_COUNT_HISTORY) or [])
+
     # changing (each ends with the broadcast from rank 0)
     def recover(self,
                 epoch: int,
                 budget: Optional[ResourceBudget] = None) -> RecoveryReport:
         """Solves the LASSO of the nodes still searching and installs the
-        new supports; records the z shifts for the convergence plot and
-        counts the degenerate recoveries in a row.
+        new supports; records the z shifts and the op counts for the
+        convergence plots and counts the degenerate recoveries in a row.
 
         Args:
             epoch (int): Epochs trained so far (0: the initial recovery).
@@ -178,6 +188,9 @@ class SearchState:
         self.runner.message_hub.update_info(
             Z_SHIFT_HISTORY, self.z_shift_history() + [record])
         after = architecture.genotype()
+        self.runner.message_hub.update_info(
+            OP_COUNT_HISTORY,
+            self.op_count_history() + [dict(epoch=epoch, **count_ops(after))])
         cost = None
         if budget is not None:
             cost = budget.cost(

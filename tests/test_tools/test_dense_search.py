@@ -5,7 +5,8 @@ import os.path as osp
 
 import torch
 
-from mmista.structures import CELL_TYPES, Genotype, read_search_space
+from mmista.structures import (CELL_TYPES, Genotype, count_ops,
+                               describe_op_counts, read_search_space)
 from ..utils import REPO_ROOT, run_tool
 from .test_twostage_search import assert_valid_genotype
 
@@ -69,3 +70,13 @@ def test_dense_search_logs_and_writes_its_genotypes(tmp_path):
             work_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()
     ]
     assert [r['step'] for r in records if 'arch/changed_nodes' in r] == [2]
+    # Every genotype's op counts: one log line and the scalars.
+    for epoch, genotype in enumerate(genotypes, 1):
+        counts = count_ops(genotype)
+        assert (f'Op counts (epoch {epoch}): {describe_op_counts(counts)}'
+                in log)
+        sent = [r for r in records
+                if r['step'] == epoch and 'arch/ops_normal_skip' in r]
+        assert len(sent) == 1
+        assert sent[0]['arch/ops_reduce_pool'] == sum(
+            counts['reduce'][op] for op in ('max_pool_3x3', 'avg_pool_3x3'))

@@ -10,12 +10,14 @@ from mmista.architecture import METRICS, ResourceBudget
 from mmista.errors import UserError
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES, check_positive_int
-from mmista.visualization import plot_z_convergence
+from mmista.visualization import plot_op_counts, plot_z_convergence
 from ..budget_builder import build_resource_budget
 from ..search_state import RecoveryReport, SearchState
 from .genotype_files import GenotypeWriterHook
 
 CONVERGENCE_FILE = 'z_convergence.png'
+#: The plot of every recovery's op counts, beside :data:`CONVERGENCE_FILE`.
+OP_COUNTS_FILE = 'op_counts.png'
 
 
 class DegenerateRecoveryError(UserError):
@@ -40,9 +42,13 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
     an uninterrupted one. Each recovery
 
     - logs the genotype, which nodes changed, ``||b||`` per cell type,
-      ``||z_new - z_prev||`` per node and the recovery time;
-    - sends ``arch/changed_nodes`` and ``arch/b_norm_<cell>`` to the
-      visualizer (TensorBoard when configured);
+      ``||z_new - z_prev||`` per node, the recovery time and how many
+      edges of each cell type keep each op and op group
+      (:data:`~mmista.structures.OP_GROUPS`: skip, pool, sep_conv,
+      dil_conv), to watch for a collapse to parameter-free ops;
+    - sends ``arch/changed_nodes``, ``arch/b_norm_<cell>`` and the op
+      counts ``arch/ops_<cell>_<group or op>`` to the visualizer
+      (TensorBoard when configured);
     - writes ``work_dir/genotype.json`` (the latest) and
       ``work_dir/<genotype_dir>/epoch_<e>.json`` (``epoch_0`` is the
       initial recovery), on the main process; in distributed runs each
@@ -67,7 +73,8 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             ...), and at the end ``z_convergence.png``: each node's
             ``||z_t - z_(t-1)||`` per epoch with the termination threshold
             and epochs (when the run terminates nodes; see
-            :mod:`mmista.engine.search_state`).
+            :mod:`mmista.engine.search_state`), and ``op_counts.png``: the
+            op groups' edge counts per cell type at every recovery.
             Defaults to True.
         budget (dict, optional): ``params`` and/or ``flops`` bounds,
             ``policy`` (``'select'`` or ``'reject'``), ``network`` and
@@ -139,8 +146,18 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
 
     def plot_convergence(self, runner) -> None:
         """Plots every recovery's ``||z_new - z_prev||`` per node, with the
-        threshold and the termination epochs (none before a recovery)."""
+        threshold and the termination epochs, and every recovery's op
+        counts per group (none before a recovery).
+
+        Both come from the records the recoveries leave in the message
+        hub, which checkpoints keep: a resumed run plots the whole
+        search."""
         state = self._state(runner)
+        op_counts = state.op_count_history()
+        if op_counts:
+            path = plot_op_counts(op_counts,
+                                  osp.join(runner.work_dir, OP_COUNTS_FILE))
+            runner.logger.info(f'Plotted the op counts per recovery: {path}')
         history = state.z_shift_history()
         if not history:
             return
@@ -192,6 +209,7 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             f'||b||: {norms}; ||z_new - z_prev|| per node: {shifts}')
         runner.logger.info(f'Genotype (epoch {epoch}): {report.genotype}')
         scalars = {'arch/changed_nodes': report.num_changed}
+        scalars.update(self.report_op_counts(runner, report.genotype, epoch))
         scalars.update(
             {f'arch/b_norm_{cell}': norm
              for cell, norm in b_norms.items()})

@@ -1,7 +1,7 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Writing a search's genotype after an epoch: the base of the search hooks."""
 import os.path as osp
-from typing import Dict, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
@@ -9,12 +9,34 @@ from mmengine.utils import mkdir_or_exist
 
 from mmista.fileio import atomic_copy
 from mmista.structures import (CELL_TYPES, Genotype, SearchSpaceVariant,
+                               count_ops, describe_op_counts, group_op_counts,
                                train_dataset_type)
 from mmista.visualization import draw_cell, drawn_content
 from ..utils import unwrapped_model
 
 #: The latest genotype of a search, in the work dir.
 GENOTYPE_FILE = 'genotype.json'
+
+
+def op_count_scalars(counts: Mapping[str, Mapping[str, int]]
+                     ) -> Dict[str, int]:
+    """The visualizer scalars of a genotype's op counts.
+
+    Args:
+        counts (Mapping[str, Mapping[str, int]]): Per cell type, the count
+            of each op (:func:`~mmista.structures.count_ops`).
+
+    Returns:
+        dict[str, int]: ``arch/ops_<cell>_<group>`` for every op group
+        (``arch/ops_normal_skip``, ``arch/ops_reduce_pool``, ...) and
+        ``arch/ops_<cell>_<op>`` for every op
+        (``arch/ops_normal_sep_conv_3x3``, ...).
+    """
+    scalars = {}
+    for cell, per_group in group_op_counts(counts).items():
+        for name, count in [*per_group.items(), *counts[cell].items()]:
+            scalars[f'arch/ops_{cell}_{name}'] = int(count)
+    return scalars
 
 
 class GenotypeWriterHook(Hook):
@@ -57,6 +79,25 @@ class GenotypeWriterHook(Hook):
         if describe is None:
             return None
         return describe(dataset=train_dataset_type(runner.cfg))
+
+    def report_op_counts(self, runner, genotype: Genotype,
+                         epoch: int) -> Dict[str, int]:
+        """Logs the op counts of the genotype of epoch ``epoch`` in one
+        line (``Op counts (epoch e): normal skip 2 pool 1 ...``).
+
+        Args:
+            runner (Runner): The runner (its logger).
+            genotype (Genotype): The architecture.
+            epoch (int): Epochs trained so far.
+
+        Returns:
+            dict[str, int]: Its visualizer scalars
+            (:func:`op_count_scalars`), for the caller to send.
+        """
+        counts = count_ops(genotype)
+        runner.logger.info(
+            f'Op counts (epoch {epoch}): {describe_op_counts(counts)}')
+        return op_count_scalars(counts)
 
     def save(self, runner, genotype: Genotype, epoch: int) -> None:
         """Writes the genotype of epoch ``epoch`` into the work dir.

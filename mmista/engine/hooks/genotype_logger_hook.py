@@ -15,9 +15,10 @@ class GenotypeLoggerHook(GenotypeWriterHook):
     For search backbones whose architecture is read off continuous
     variables at any time, such as :class:`DenseSuperNet` (DARTS: the
     strongest softmax weights): after every ``interval`` epochs it logs the
-    backbone's ``genotype()`` and which nodes changed since the last one,
-    sends ``arch/changed_nodes`` to the visualizer (TensorBoard when
-    configured) and writes the genotype files and drawings as
+    backbone's ``genotype()``, which nodes changed since the last one and
+    its op counts per cell type, sends ``arch/changed_nodes`` and the op
+    counts ``arch/ops_<cell>_<group or op>`` to the visualizer
+    (TensorBoard when configured) and writes the genotype files and drawings as
     :class:`ArchitectureRecoveryHook` does (``genotype.json``,
     ``genotypes/epoch_<e>.json``, PNGs). ISTA super-nets use
     :class:`ArchitectureRecoveryHook` instead, which also moves their
@@ -54,17 +55,18 @@ class GenotypeLoggerHook(GenotypeWriterHook):
         """
         backbone = backbone_with(runner, 'genotype', type(self).__name__)
         genotype = backbone.genotype()
+        scalars = {}
         if self._previous is None:
             changed = None
         else:
             changed = changed_nodes(self._previous, genotype)
-            runner.visualizer.add_scalars(
-                {'arch/changed_nodes': sum(map(len, changed.values()))},
-                step=epoch)
+            scalars['arch/changed_nodes'] = sum(map(len, changed.values()))
         changes = 'n/a (first genotype of this run)' if changed is None \
             else '; '.join(f'{cell} {changed[cell] or "none"}'
                            for cell in CELL_TYPES)
         runner.logger.info(f'Genotype (epoch {epoch}; changed nodes: '
                            f'{changes}): {genotype}')
+        scalars.update(self.report_op_counts(runner, genotype, epoch))
+        runner.visualizer.add_scalars(scalars, step=epoch)
         self.save(runner, genotype, epoch)
         self._previous = genotype
