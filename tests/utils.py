@@ -1,10 +1,13 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Shared helpers: tiny settings that keep tests fast on 2 CPU cores."""
 import argparse
+import logging
 import os
 import os.path as osp
 import subprocess
 import sys
+from contextlib import contextmanager
+from typing import Iterator, List
 
 import pytest
 from mmengine.config import Config, DictAction
@@ -99,3 +102,18 @@ def tiny_config(work_dir, config=DIGITS_EVAL_CONFIG, validate=True) -> Config:
     if not validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     return cfg
+
+
+@contextmanager
+def logged_records(logger: logging.Logger,
+                   level: int = logging.NOTSET) -> Iterator[List]:
+    """Collects the records ``logger`` emits at ``level`` or above while
+    the block runs."""
+    records = []
+    handler = logging.Handler(level)
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)

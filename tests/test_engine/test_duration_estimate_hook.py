@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 from mmista.engine.hooks import DurationEstimateHook
 from mmista.engine.hooks.duration_estimate_hook import (count_validations,
                                                         format_duration)
-from ..utils import ONESTAGE_DIGITS, TINY_ONESTAGE
+from ..utils import ONESTAGE_DIGITS, TINY_ONESTAGE, logged_records
 
 ESTIMATE = re.compile(r'Expected duration: (at most )?(.+?) \((\d+) '
                       r'iterations of ([0-9.]+) s')
@@ -79,14 +79,8 @@ def tiny_onestage(work_dir, **hook) -> Config:
 def train(cfg):
     """Trains a config; returns the runner and every logged record."""
     runner = Runner.from_cfg(cfg)
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    runner.logger.addHandler(handler)
-    try:
+    with logged_records(runner.logger) as records:
         runner.train()
-    finally:
-        runner.logger.removeHandler(handler)
     return runner, records
 
 

@@ -3,7 +3,6 @@
 switch, drop-path, export."""
 import copy
 import json
-import logging
 
 import pytest
 import torch
@@ -13,7 +12,7 @@ from mmengine.runner import Runner
 from mmista.engine.hooks import TerminationHook
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES
-from ..utils import REPO_ROOT, tiny_config
+from ..utils import REPO_ROOT, logged_records, tiny_config
 
 ONESTAGE_DIGITS = f'{REPO_ROOT}/configs/ista/onestage_digits.py'
 SEARCH_CAP = 3
@@ -121,15 +120,9 @@ def train_and_record(cfg):
     runner = Runner.from_cfg(cfg)
     recorder = _RecordHook()
     runner.register_hook(recorder)
-    messages = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())
-    runner.logger.addHandler(handler)
-    try:
+    with logged_records(runner.logger) as records:
         runner.train()
-    finally:
-        runner.logger.removeHandler(handler)
-    return runner, recorder.records, messages
+    return runner, recorder.records, [r.getMessage() for r in records]
 
 
 def test_terminated_node_stops_while_others_move(onestage_run):

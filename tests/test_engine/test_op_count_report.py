@@ -3,7 +3,6 @@
 a log line, visualizer scalars and, at the end, ``op_counts.png``, whose
 history survives a resume."""
 import json
-import logging
 
 import pytest
 from mmengine.runner import Runner
@@ -12,7 +11,7 @@ from mmista.engine.hooks.architecture_recovery_hook import OP_COUNTS_FILE
 from mmista.engine.hooks.genotype_files import op_count_scalars
 from mmista.engine.search_state import OP_COUNT_HISTORY
 from mmista.structures import Genotype, count_ops, describe_op_counts
-from ..utils import ONESTAGE_DIGITS, tiny_config
+from ..utils import ONESTAGE_DIGITS, logged_records, tiny_config
 
 SEARCH_CAP = 2
 
@@ -35,15 +34,9 @@ def search_config(work_dir, max_epochs):
 def train(cfg):
     """Trains; returns the runner and every logged message."""
     runner = Runner.from_cfg(cfg)
-    messages = []
-    handler = logging.Handler()
-    handler.emit = lambda record: messages.append(record.getMessage())
-    runner.logger.addHandler(handler)
-    try:
+    with logged_records(runner.logger) as records:
         runner.train()
-    finally:
-        runner.logger.removeHandler(handler)
-    return runner, messages
+    return runner, [r.getMessage() for r in records]
 
 
 def scalar_records(work_dir):

@@ -1,5 +1,4 @@
 # Copyright (c) mmista contributors. All rights reserved.
-import logging
 
 import pytest
 import torch
@@ -8,6 +7,7 @@ from mmista.architecture import CompressedArchitecture
 from mmista.models import ISTASuperNet
 from mmista.models.utils import cell_layout
 from mmista.structures import CANDIDATE_OPS
+from ..utils import logged_records
 
 pytestmark = pytest.mark.numerics
 
@@ -155,16 +155,10 @@ def test_dictionaries_follow_the_seed_of_torch_unless_given(caplog):
 def test_dictionary_seed_is_logged():
     from mmengine.logging import MMLogger
     logger = MMLogger.get_instance('test_dictionary_seed', log_level='INFO')
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
+    with logged_records(logger) as records:
         torch.manual_seed(5)
         ISTASuperNet(channels=4, layers=3)
         ISTASuperNet(channels=4, layers=3, arch_seed=2)
-    finally:
-        logger.removeHandler(handler)
     messages = [r.getMessage() for r in records]
     assert any('drawn with seed 5' in m and "the run's seed" in m
                for m in messages)

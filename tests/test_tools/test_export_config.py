@@ -17,7 +17,7 @@ from mmpretrain import get_model
 
 import mmista.registry
 from mmista.apis import exported_config
-from ..utils import REPO_ROOT
+from ..utils import REPO_ROOT, logged_records
 
 #: The mmista types a classifier run of a derived network may build; any
 #: other type must be one of mmpretrain's or mmengine's.
@@ -169,15 +169,10 @@ def test_keys_and_hooks_a_search_adds_stay_out():
     })
     run_cfg.custom_hooks = [dict(type='EMAHook')]
     backbone = dict(type='DerivedNet', genotype='ista_onestage_cifar10')
-    messages = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with logged_records(MMLogger.get_current_instance(),
+                        logging.WARNING) as records:
         cfg = exported_config(run_cfg, backbone).to_dict()
-    finally:
-        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records]
     assert set(cfg) == EXPORT_KEYS
     assert 'genotype_logger' not in cfg['default_hooks']
     assert cfg['default_hooks']['visualization'] is None  # still disabled
