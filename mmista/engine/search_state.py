@@ -15,7 +15,8 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from mmista.architecture import BudgetDecision, ResourceBudget
-from mmista.structures import CELL_TYPES, Genotype, changed_nodes, count_ops
+from mmista.structures import (CELL_TYPES, Genotype, OpCounts, changed_nodes,
+                               count_ops)
 from .utils import backbone_with
 
 #: Message-hub info: one record per recovery, ``dict(epoch=e, normal=[...],
@@ -55,6 +56,9 @@ class RecoveryReport:
         degenerate (dict[str, list[int]], optional): Per cell type, the
             recovered nodes whose ``z`` has fewer than ``sparsity``
             non-zeros. Defaults to none.
+        op_counts (OpCounts, optional): The genotype's op counts
+            (:func:`~mmista.structures.count_ops`). Defaults to counting
+            them.
     """
 
     def __init__(self,
@@ -63,8 +67,10 @@ class RecoveryReport:
                  elapsed_ms: float,
                  budget: Optional[BudgetDecision] = None,
                  cost: Optional[Dict[str, int]] = None,
-                 degenerate: Optional[Dict[str, List[int]]] = None):
+                 degenerate: Optional[Dict[str, List[int]]] = None,
+                 op_counts: Optional[OpCounts] = None):
         self.genotype = genotype
+        self.op_counts = op_counts or count_ops(genotype)
         self.changed = changed
         self.elapsed_ms = elapsed_ms
         self.budget = budget
@@ -188,9 +194,10 @@ class SearchState:
         self.runner.message_hub.update_info(
             Z_SHIFT_HISTORY, self.z_shift_history() + [record])
         after = architecture.genotype()
+        op_counts = count_ops(after)
         self.runner.message_hub.update_info(
             OP_COUNT_HISTORY,
-            self.op_count_history() + [dict(epoch=epoch, **count_ops(after))])
+            self.op_count_history() + [dict(epoch=epoch, **op_counts)])
         cost = None
         if budget is not None:
             cost = budget.cost(
@@ -208,7 +215,8 @@ class SearchState:
             degenerate.values()) else 0
         self.runner.message_hub.update_info(DEGENERATE_STREAK, streak)
         return RecoveryReport(after, changed_nodes(before, after),
-                              elapsed_ms, result.budget, cost, degenerate)
+                              elapsed_ms, result.budget, cost, degenerate,
+                              op_counts)
 
     def terminate(self, nodes: List[Node], epoch: int) -> None:
         """Terminates ``nodes`` after ``epoch`` epochs: their ``b`` stops

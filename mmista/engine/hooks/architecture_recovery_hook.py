@@ -209,7 +209,7 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             f'||b||: {norms}; ||z_new - z_prev|| per node: {shifts}')
         runner.logger.info(f'Genotype (epoch {epoch}): {report.genotype}')
         scalars = {'arch/changed_nodes': report.num_changed}
-        scalars.update(self.report_op_counts(runner, report.genotype, epoch))
+        scalars.update(self.report_op_counts(runner, report.op_counts, epoch))
         scalars.update(
             {f'arch/b_norm_{cell}': norm
              for cell, norm in b_norms.items()})

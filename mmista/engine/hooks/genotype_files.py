@@ -8,9 +8,9 @@ from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
 from mmista.fileio import atomic_copy
-from mmista.structures import (CELL_TYPES, Genotype, SearchSpaceVariant,
-                               count_ops, describe_op_counts, group_op_counts,
-                               train_dataset_type)
+from mmista.structures import (CELL_TYPES, Genotype, OpCounts,
+                               SearchSpaceVariant, describe_op_counts,
+                               group_op_counts, train_dataset_type)
 from mmista.visualization import draw_cell, drawn_content
 from ..utils import unwrapped_model
 
@@ -80,21 +80,21 @@ class GenotypeWriterHook(Hook):
             return None
         return describe(dataset=train_dataset_type(runner.cfg))
 
-    def report_op_counts(self, runner, genotype: Genotype,
+    def report_op_counts(self, runner, counts: OpCounts,
                          epoch: int) -> Dict[str, int]:
         """Logs the op counts of the genotype of epoch ``epoch`` in one
         line (``Op counts (epoch e): normal skip 2 pool 1 ...``).
 
         Args:
             runner (Runner): The runner (its logger).
-            genotype (Genotype): The architecture.
+            counts (OpCounts): The genotype's op counts
+                (:func:`~mmista.structures.count_ops`).
             epoch (int): Epochs trained so far.
 
         Returns:
-            dict[str, int]: Its visualizer scalars
+            dict[str, int]: Their visualizer scalars
             (:func:`op_count_scalars`), for the caller to send.
         """
-        counts = count_ops(genotype)
         runner.logger.info(
             f'Op counts (epoch {epoch}): {describe_op_counts(counts)}')
         return op_count_scalars(counts)

@@ -3,7 +3,7 @@
 from typing import Optional
 
 from mmista.registry import HOOKS
-from mmista.structures import CELL_TYPES, Genotype, changed_nodes
+from mmista.structures import CELL_TYPES, Genotype, changed_nodes, count_ops
 from ..utils import backbone_with
 from .genotype_files import GenotypeWriterHook
 
@@ -66,7 +66,8 @@ class GenotypeLoggerHook(GenotypeWriterHook):
                            for cell in CELL_TYPES)
         runner.logger.info(f'Genotype (epoch {epoch}; changed nodes: '
                            f'{changes}): {genotype}')
-        scalars.update(self.report_op_counts(runner, genotype, epoch))
+        scalars.update(
+            self.report_op_counts(runner, count_ops(genotype), epoch))
         runner.visualizer.add_scalars(scalars, step=epoch)
         self.save(runner, genotype, epoch)
         self._previous = genotype
