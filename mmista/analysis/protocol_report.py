@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import math
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from mmista.evaluation import kendall_tau
 from mmista.fileio import atomic_write_text
@@ -202,6 +202,25 @@ def _count(number: int, one: str, many: str) -> str:
     return f'{number} {one if number == 1 else many}'
 
 
+def _result_section(title: str, result: dict,
+                    describe: Callable[[dict], str]) -> List[str]:
+    """The lines of a report section on one statistic: ``describe`` of its
+    ``value``, or why it was not computed.
+
+    Args:
+        title (str): The section's heading.
+        result (dict): ``value`` (None when not computed) and ``why``.
+        describe (Callable[[dict], str]): The sentence of a value.
+
+    Returns:
+        list[str]: The lines, a blank line and the heading first.
+    """
+    value = result['value']
+    text = f'Not computed: {result["why"]}.' if value is None \
+        else describe(value)
+    return ['', f'## {title}', '', text]
+
+
 def markdown(rows: Sequence[Dict], summary: Dict, settings: Dict,
              plot: Optional[str]) -> str:
     """The report: the table per method, best-of-N, Welch's test, Kendall's
@@ -256,44 +275,29 @@ def markdown(rows: Sequence[Dict], summary: Dict, settings: Dict,
             ', '.join(METHOD_NAMES[m] for m in short) +
             ': the figures rest on the finished runs only (see "Runs not '
             'counted" below).')
-    lines += ['', '## Best of N searches', '']
-    best = summary['best_of_n']
-    if best['value'] is None:
-        lines.append(f'Not computed: {best["why"]}.')
-    else:
-        value = best['value']
-        lines.append(
+    lines += _result_section(
+        'Best of N searches', summary['best_of_n'], lambda value: (
             f'The search with the best super-net validation accuracy of '
-            f'{best["searches"]} (seed {value["search_seed"]}, genotype '
-            f'{value["genotype_id"]}: {value["supernet_accuracy"]:.2f}) '
-            f'retrains to {_acc(value)}.')
-    lines += ['', '## ISTA-NAS against random (Welch\'s t-test)', '']
-    welch = summary['welch']
-    if welch['value'] is None:
-        lines.append(f'Not computed: {welch["why"]}.')
-    else:
-        value = welch['value']
-        lines.append(
+            f'{summary["best_of_n"]["searches"]} (seed '
+            f'{value["search_seed"]}, genotype {value["genotype_id"]}: '
+            f'{value["supernet_accuracy"]:.2f}) retrains to {_acc(value)}.'))
+    lines += _result_section(
+        'ISTA-NAS against random (Welch\'s t-test)', summary['welch'],
+        lambda value: (
             f'Over the genotypes\' mean accuracies (one value per searched '
             f'or random genotype; the retrain seeds of one genotype are not '
             f'independent samples of its method): ISTA-NAS '
             f'{value["mean_a"]:.2f} (n={value["n_a"]}) against random '
             f'{value["mean_b"]:.2f} (n={value["n_b"]}), difference '
             f'{value["difference"]:+.2f}, t = {value["t"]:.3f}, '
-            f'df = {value["df"]:.2f}, two-sided p = {value["p"]:.3g}.')
-    lines += [
-        '', '## Super-net against retrained accuracy (Kendall\'s tau)', ''
-    ]
-    tau = summary['kendall_tau']
-    if tau['value'] is None:
-        lines.append(f'Not computed: {tau["why"]}.')
-    else:
-        value = tau['value']
-        lines.append(
+            f'df = {value["df"]:.2f}, two-sided p = {value["p"]:.3g}.'))
+    lines += _result_section(
+        'Super-net against retrained accuracy (Kendall\'s tau)',
+        summary['kendall_tau'], lambda value: (
             f'tau = {value["tau"]:.3f} over {value["n"]} searches '
             f'({value["concordant"]} concordant, {value["discordant"]} '
             'discordant pairs): 1 means the super-net ranks the searches as '
-            'their retrains do.')
+            'their retrains do.'))
     if plot:
         lines += ['', '## Accuracy against parameters', '',
                   f'![accuracy against parameters]({plot})']
