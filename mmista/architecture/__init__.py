@@ -10,10 +10,13 @@ super-net reads its support weights from it; the hooks change it through
 derived network within a budget on its parameters and multiply-adds.
 """
 from .compressed_architecture import CompressedArchitecture
+from .latency_table import (DeviceRecord, LatencyTable, LatencyTableError,
+                            Timing, edges_of_genotype, edges_of_supports)
 from .resource_budget import (METRICS, POLICIES, BudgetDecision, EdgeCosts,
                               ResourceBudget)
 
 __all__ = [
     'CompressedArchitecture', 'METRICS', 'POLICIES', 'BudgetDecision',
-    'EdgeCosts', 'ResourceBudget'
+    'EdgeCosts', 'ResourceBudget', 'DeviceRecord', 'LatencyTable',
+    'LatencyTableError', 'Timing', 'edges_of_genotype', 'edges_of_supports'
 ]
