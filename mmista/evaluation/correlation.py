@@ -1,7 +1,8 @@
 # Copyright (c) mmista contributors. All rights reserved.
-"""Rank correlation between search-time and evaluation accuracies."""
+"""Rank correlations: search-time against evaluation accuracies,
+predicted against measured latencies."""
 import math
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> Dict[str, float]:
@@ -52,3 +53,49 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> Dict[str, float]:
         n=n,
         concordant=concordant,
         discordant=discordant)
+
+
+def _average_ranks(values: Sequence[float]) -> List[float]:
+    """Ranks from 1, ties sharing the mean of the ranks they span."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while (end + 1 < len(order)
+               and values[order[end + 1]] == values[order[start]]):
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation: Pearson's correlation of the ranks
+    (tied values share their mean rank).
+
+    Args:
+        x (Sequence[float]): E.g. each network's predicted latency.
+        y (Sequence[float]): E.g. the same networks' measured latency.
+
+    Returns:
+        float: In [-1, 1]; 1 when ``y`` orders the pairs as ``x`` does.
+
+    Raises:
+        ValueError: Fewer than two pairs, sequences of different lengths,
+            or a sequence that is constant (rho is undefined).
+    """
+    if len(x) != len(y):
+        raise ValueError(f'{len(x)} values against {len(y)}: give one pair '
+                         'per network')
+    if len(x) < 2:
+        raise ValueError('Spearman rho needs at least two pairs')
+    rx, ry = _average_ranks(list(x)), _average_ranks(list(y))
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    sxx = sum((a - mx)**2 for a in rx)
+    syy = sum((b - my)**2 for b in ry)
+    if sxx == 0 or syy == 0:
+        raise ValueError('a sequence is constant: Spearman rho is undefined')
+    return sxy / math.sqrt(sxx * syy)
