@@ -1,0 +1,346 @@
+# Copyright (c) mmista contributors. All rights reserved.
+"""Timing a module on this machine with PyTorch (eager) or ONNX Runtime.
+
+See docs/en/user_guides/latency_budget.md.
+
+Both runtimes share one interface: :func:`build_timer` prepares a module
+and an example input and returns a callable that runs it once and returns
+the milliseconds it took; :func:`time_module` warms it up and collects
+:class:`~mmista.architecture.Timing` statistics. PyTorch runs in eval mode
+under :func:`torch.inference_mode` with ``threads`` intra-op threads; ONNX
+Runtime runs the module exported to ONNX in a temporary folder, in one
+sequential session with ``threads`` intra-op threads and every graph
+optimisation. On CUDA PyTorch is timed with CUDA events, ONNX Runtime with
+the CUDA execution provider (its run returns after the device finished).
+"""
+import os.path as osp
+import platform
+import tempfile
+import time
+import warnings
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from mmista.architecture import DeviceRecord, Timing
+from mmista.architecture.latency_table import DEVICES, RUNTIMES
+from mmista.errors import UserError
+from .complexity import build_counted_model, input_shape
+
+#: A prepared module: each call runs it once and returns milliseconds.
+Timer = Callable[[], float]
+
+
+def check_runtime(runtime: str, device: str, threads: int,
+                  batch: int) -> None:
+    """Checks that ``runtime`` can time on ``device`` here.
+
+    Raises:
+        UserError: An unknown runtime or device, a thread count or batch
+            below 1, onnxruntime not installed, CUDA asked for but not
+            available (to PyTorch, or to onnxruntime).
+    """
+    if runtime not in RUNTIMES:
+        raise UserError(f'unknown runtime {runtime!r}; choose one of '
+                        f'{", ".join(RUNTIMES)}')
+    if device not in DEVICES:
+        raise UserError(f'unknown device {device!r}; choose one of '
+                        f'{", ".join(DEVICES)}')
+    if threads < 1 or batch < 1:
+        raise UserError(f'threads and batch must be >= 1, got threads '
+                        f'{threads} and batch {batch}')
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise UserError('--device cuda: PyTorch sees no CUDA device on this '
+                        'machine; time on cpu or run where a GPU is')
+    if runtime == 'onnxruntime':
+        ort = _onnxruntime()
+        if (device == 'cuda' and 'CUDAExecutionProvider'
+                not in ort.get_available_providers()):
+            raise UserError(
+                'onnxruntime here has no CUDAExecutionProvider (providers: '
+                f'{", ".join(ort.get_available_providers())}); install '
+                'onnxruntime-gpu or time with --runtime pytorch')
+
+
+def _onnxruntime():
+    """The onnxruntime module, or a :class:`UserError` saying how to get
+    it."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise UserError("timing with onnxruntime needs the deploy extras: "
+                        "pip install -e '.[deploy]'") from None
+    return onnxruntime
+
+
+def this_device(runtime: str, device: str, threads: int,
+                batch: int) -> DeviceRecord:
+    """This machine as a table records it.
+
+    Args:
+        runtime (str): ``'pytorch'`` or ``'onnxruntime'``.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        threads (int): Intra-op threads.
+        batch (int): Images per forward.
+
+    Returns:
+        DeviceRecord: The runtime, device, processor (CPU model or GPU
+        name), threads, batch and library versions.
+
+    Raises:
+        UserError: See :func:`check_runtime`.
+    """
+    check_runtime(runtime, device, threads, batch)
+    versions = dict(
+        torch=torch.__version__, python=platform.python_version())
+    if runtime == 'onnxruntime':
+        versions['onnxruntime'] = _onnxruntime().__version__
+    if device == 'cuda':
+        processor = torch.cuda.get_device_name()
+    else:
+        processor = cpu_model()
+    return DeviceRecord(runtime, device, processor, int(threads), int(batch),
+                        versions)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else the platform's)."""
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8') as file:
+            for line in file:
+                if line.lower().startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or 'unknown cpu'
+
+
+class _Threads:
+    """Sets PyTorch's intra-op threads for a while (restored after)."""
+
+    def __init__(self, threads: int):
+        self.threads = threads
+
+    def __enter__(self):
+        self.saved = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.saved)
+
+
+def _pytorch_timer(module: nn.Module, example: torch.Tensor,
+                   device: str) -> Timer:
+    """Times eager runs of ``module`` (moved to ``device``)."""
+    module = module.to(device).eval()
+    example = example.to(device)
+    if device == 'cuda':
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+
+        def run() -> float:
+            with torch.inference_mode():
+                start.record()
+                module(example)
+                end.record()
+            end.synchronize()
+            return float(start.elapsed_time(end))
+
+        return run
+
+    def run() -> float:
+        with torch.inference_mode():
+            begin = time.perf_counter()
+            module(example)
+            return (time.perf_counter() - begin) * 1e3
+
+    return run
+
+
+def export_onnx(module: nn.Module, example: torch.Tensor, path: str) -> None:
+    """Writes ``module`` as ONNX for ``example``'s fixed shape.
+
+    TorchScript-based export: for small modules it takes tens of
+    milliseconds where the dynamo exporter takes seconds, and the graph is
+    the same for the ops of a cell.
+    """
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(
+            module, (example, ),
+            path,
+            input_names=['x'],
+            output_names=['y'],
+            opset_version=17,
+            dynamo=False)
+
+
+def _onnxruntime_timer(module: nn.Module, example: torch.Tensor, device: str,
+                       threads: int) -> Timer:
+    """Times ONNX Runtime runs of ``module`` exported to ONNX."""
+    ort = _onnxruntime()
+    module = module.cpu().eval()
+    with tempfile.TemporaryDirectory(prefix='mmista_latency_') as folder:
+        path = osp.join(folder, 'module.onnx')
+        export_onnx(module, example.cpu(), path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = (
+            ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+        options.log_severity_level = 3
+        providers = (['CUDAExecutionProvider'] if device == 'cuda' else
+                     ['CPUExecutionProvider'])
+        session = ort.InferenceSession(
+            path, sess_options=options, providers=providers)
+    name = session.get_inputs()[0].name
+    feed = {name: example.detach().cpu().numpy()}
+
+    def run() -> float:
+        begin = time.perf_counter()
+        session.run(None, feed)
+        return (time.perf_counter() - begin) * 1e3
+
+    return run
+
+
+def build_timer(module: nn.Module, example: torch.Tensor, runtime: str,
+                device: str, threads: int) -> Timer:
+    """Prepares ``module`` for timing on ``example``.
+
+    Args:
+        module (nn.Module): What to time (put in eval mode).
+        example (torch.Tensor): Its input, at the shape to time.
+        runtime (str): ``'pytorch'`` or ``'onnxruntime'``.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        threads (int): Intra-op threads (PyTorch's are set by
+            :func:`time_module` while timing).
+
+    Returns:
+        Callable[[], float]: Runs the module once, returns milliseconds.
+
+    Raises:
+        UserError: See :func:`check_runtime`.
+    """
+    check_runtime(runtime, device, threads, int(example.shape[0]))
+    if runtime == 'pytorch':
+        return _pytorch_timer(module, example, device)
+    return _onnxruntime_timer(module, example, device, threads)
+
+
+def run_timer(timer: Timer, warmup: int, repeats: int) -> Timing:
+    """``warmup`` untimed runs, then the statistics of ``repeats`` runs."""
+    if warmup < 0 or repeats < 1:
+        raise UserError(f'warmup must be >= 0 and repeats >= 1, got '
+                        f'{warmup} and {repeats}')
+    for _ in range(warmup):
+        timer()
+    return Timing.of([timer() for _ in range(repeats)])
+
+
+def time_module(module: nn.Module,
+                example: torch.Tensor,
+                runtime: str,
+                device: str,
+                threads: int,
+                warmup: int,
+                repeats: int) -> Timing:
+    """Times ``module`` on ``example``.
+
+    Args:
+        module (nn.Module): What to time.
+        example (torch.Tensor): Its input.
+        runtime (str): ``'pytorch'`` or ``'onnxruntime'``.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        threads (int): Intra-op threads.
+        warmup (int): Untimed runs first.
+        repeats (int): Timed runs.
+
+    Returns:
+        Timing: Milliseconds per run.
+
+    Raises:
+        UserError: See :func:`check_runtime`; warmup below 0 or repeats
+            below 1.
+    """
+    with _Threads(threads):
+        timer = build_timer(module, example, runtime, device, threads)
+        return run_timer(timer, warmup, repeats)
+
+
+class Logits(nn.Module):
+    """A classifier's logits, ``forward(x, mode='tensor')``."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, mode='tensor')
+
+
+class Nothing(nn.Module):
+    """The smallest module a runtime runs: the runtime's own overhead."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0
+
+
+def network_input(model_cfg: dict, batch: int,
+                  shape: Optional[Sequence[int]] = None) -> torch.Tensor:
+    """Zeros of ``(batch, C, H, W)`` for the classifier of ``model_cfg``
+    (the size of :func:`~mmista.analysis.input_shape`)."""
+    return torch.zeros((int(batch), *input_shape(model_cfg, shape)[1:]))
+
+
+def measure_network_latency(model_cfg: dict,
+                            runtime: str,
+                            device: str,
+                            threads: int,
+                            batch: int,
+                            warmup: int,
+                            repeats: int,
+                            shape: Optional[Sequence[int]] = None
+                            ) -> Timing:
+    """Times a whole classifier's logits (eval mode, no auxiliary head).
+
+    Args:
+        model_cfg (dict): The classifier config.
+        runtime (str): ``'pytorch'`` or ``'onnxruntime'``.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        threads (int): Intra-op threads.
+        batch (int): Images per forward.
+        warmup (int): Untimed runs first.
+        repeats (int): Timed runs.
+        shape (Sequence[int], optional): Input height [and width].
+            Defaults to the stem's usual size.
+
+    Returns:
+        Timing: Milliseconds per forward.
+
+    Raises:
+        UserError: See :func:`time_module`.
+    """
+    check_runtime(runtime, device, threads, batch)
+    model = Logits(build_counted_model(model_cfg))
+    return time_module(model, network_input(model_cfg, batch, shape),
+                       runtime, device, threads, warmup, repeats)
+
+
+def runtime_overhead(runtime: str, device: str, threads: int,
+                     example: torch.Tensor, warmup: int,
+                     repeats: int) -> Timing:
+    """The time of running :class:`Nothing` on ``example``: what every
+    separately timed module pays once and a module inside a network does
+    not."""
+    return time_module(Nothing(), example, runtime, device, threads, warmup,
+                       repeats)
+
+
+__all__ = [
+    'Timer', 'check_runtime', 'this_device', 'cpu_model', 'build_timer',
+    'run_timer', 'time_module', 'measure_network_latency', 'network_input',
+    'runtime_overhead', 'export_onnx', 'Logits', 'Nothing'
+]
