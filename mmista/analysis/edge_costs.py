@@ -9,12 +9,58 @@ import numpy as np
 import torch
 
 from mmista.architecture import METRICS, EdgeCosts
+from mmista.errors import ConfigError
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
 from .complexity import (build_counted_model, count_flops, count_params,
                          input_shape, params_by_module)
 
 #: ``(op, source)``: source 0 is a cell input, 1 an intermediate node.
 Combination = Tuple[str, int]
+
+
+class NotDerivedError(ConfigError):
+    """A network config whose backbone is not a ``DerivedNet``."""
+
+
+def derived_backbone(model_cfg: dict, what: str) -> dict:
+    """The backbone config of a derived classifier config.
+
+    Args:
+        model_cfg (dict): The classifier config.
+        what (str): What needs a derived network, for the message.
+
+    Returns:
+        dict: Its backbone config.
+
+    Raises:
+        NotDerivedError: The backbone is not a ``DerivedNet``.
+    """
+    backbone = model_cfg.get('backbone') or {}
+    if str(backbone.get('type', '')).split('.')[-1] != 'DerivedNet':
+        raise NotDerivedError(
+            f'{what} counts a derived network: the network config must be '
+            'a classifier whose backbone is a DerivedNet, got backbone type '
+            f'{backbone.get("type")!r}')
+    return backbone
+
+
+def network_description(model_cfg: dict,
+                        shape: Optional[Sequence[int]] = None) -> str:
+    """``DerivedNet(stem=cifar, channels=8, layers=5) at 32x32``: the
+    derived network a cost table was measured for.
+
+    Args:
+        model_cfg (dict): The classifier config.
+        shape (Sequence[int], optional): Input height [and width], or the
+            whole input shape ``(N, C, H, W)``. Defaults to the stem's
+            usual size.
+    """
+    backbone = model_cfg.get('backbone') or {}
+    if shape is None or len(shape) < 4:
+        shape = input_shape(model_cfg, shape)
+    return (f"DerivedNet(stem={backbone.get('stem', 'cifar')}, channels="
+            f"{backbone.get('channels')}, layers="
+            f"{backbone.get('layers')}) at {shape[2]}x{shape[3]}")
 
 
 def probe_genotypes(steps: int = 4,
@@ -85,15 +131,11 @@ def measure_edge_costs(model_cfg: dict,
         EdgeCosts: Fixed part and per-edge costs.
 
     Raises:
-        ValueError: If the backbone is not a ``DerivedNet``.
+        NotDerivedError: If the backbone is not a ``DerivedNet`` (a
+            ``ValueError``).
         RuntimeError: If the counts are not additive over the edges.
     """
-    backbone = model_cfg.get('backbone') or {}
-    if str(backbone.get('type', '')).split('.')[-1] != 'DerivedNet':
-        raise ValueError(
-            'a resource budget counts a derived network: the network config '
-            'must be a classifier whose backbone is a DerivedNet, got '
-            f'backbone type {backbone.get("type")!r}')
+    derived_backbone(model_cfg, 'a resource budget')
     shape = input_shape(model_cfg, shape)
     edges: Dict[str, Dict[Combination, np.ndarray]] = {
         cell: {}
@@ -129,10 +171,6 @@ def measure_edge_costs(model_cfg: dict,
     for cell in CELL_TYPES:
         for (op, source), cost in edges[cell].items():
             table[cell][CANDIDATE_OPS.index(op), source] = cost
-    name = backbone.get('stem', 'cifar')
-    description = (f"DerivedNet(stem={name}, channels="
-                   f"{backbone.get('channels')}, layers="
-                   f"{backbone.get('layers')}) at {shape[2]}x{shape[3]}")
     return EdgeCosts(
         fixed=fixed.round().astype(np.int64),
         edges={
@@ -140,7 +178,7 @@ def measure_edge_costs(model_cfg: dict,
             for cell in CELL_TYPES
         },
         input_shape=tuple(shape),
-        network=description)
+        network=network_description(model_cfg, shape))
 
 
 def _record_edges(
