@@ -56,8 +56,22 @@ def less_overhead(timing: Timing, overhead: Timing) -> Timing:
 
 def probe_genotype(probe: List[List[Tuple[str, int]]], steps: int,
                    sparsity: int) -> Genotype:
-    """The genotype whose normal and reduction cells are ``probe``."""
-    flat = [edge for node in probe for edge in node]
+    """The genotype whose normal and reduction cells are ``probe``, its
+    edges from a cell input alternating between the two inputs.
+
+    :func:`~mmista.analysis.probe_genotypes` takes every such edge from
+    input 0; a cell that never reads its input 1 (the previous cell) leaves
+    every other cell's output unused, and a runtime that drops unused
+    computations (ONNX Runtime) would skip them in the whole network.
+    """
+    flat = []
+    from_input = 0
+    for node in probe:
+        for op, index in node:
+            if index < 2:
+                index = from_input % 2
+                from_input += 1
+            flat.append((op, index))
     concat = list(range(2, steps + 2))
     return Genotype(
         normal=flat,

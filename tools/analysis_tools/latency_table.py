@@ -15,6 +15,7 @@ import sys
 import time
 
 import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.analysis.edge_costs import derived_backbone
 from mmista.analysis.latency_measurement import build_latency_table
 from mmista.architecture import LatencyTable, Timing
 from mmista.architecture.latency_table import DEVICES, RUNTIMES
@@ -108,6 +109,7 @@ def main():
             raise UserError('--threads, --batch and --repeats must be >= 1 '
                             'and --warmup >= 0')
         model_cfg = network_cfg(cfg)
+        derived_backbone(model_cfg, 'a latency table')
         cfg.model = model_cfg
         for change in fit_head_to_backbone(cfg):
             print(change, file=sys.stderr)
