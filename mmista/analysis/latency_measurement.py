@@ -168,7 +168,9 @@ def build_latency_table(model_cfg: dict,
                         shape: Optional[Sequence[int]] = None,
                         steps: int = 4,
                         sparsity: int = 2,
-                        subtract_overhead: bool = True) -> LatencyTable:
+                        subtract_overhead: bool = True,
+                        network_repeats: Optional[int] = None
+                        ) -> LatencyTable:
     """Measures a derived network's latency table on this machine.
 
     Args:
@@ -189,6 +191,9 @@ def build_latency_table(model_cfg: dict,
         subtract_overhead (bool): Take the runtime's own overhead (the time
             of running an empty module) off every op timed alone, as an op
             inside a network does not pay it. Defaults to True.
+        network_repeats (int, optional): Timed runs of each whole probe
+            network: the fixed part rests on few networks, so they are
+            timed longer. Defaults to ``5 * repeats``.
 
     Returns:
         LatencyTable: Method ``'ops'``; its notes hold the settings, the
@@ -203,6 +208,8 @@ def build_latency_table(model_cfg: dict,
             alike.
     """
     start = time.perf_counter()
+    if network_repeats is None:
+        network_repeats = 5 * repeats
     derived_backbone(model_cfg, 'a latency table')
     record = this_device(runtime, device, threads, batch)
     example = network_input(model_cfg, batch, shape)
@@ -224,7 +231,7 @@ def build_latency_table(model_cfg: dict,
                 edges[cell_type].setdefault(key, timing)
         measured = time_module(
             Logits(model), example, runtime, device, threads, warmup,
-            repeats)
+            network_repeats)
         edge_sum = sum_timings([
             edges[cell][(op, int(index >= 2))] for cell in CELL_TYPES
             for op, index in getattr(genotype, cell)
@@ -238,6 +245,7 @@ def build_latency_table(model_cfg: dict,
     notes = dict(
         warmup=warmup,
         repeats=repeats,
+        network_repeats=network_repeats,
         overhead=overhead.__dict__,
         overhead_subtracted=bool(subtract_overhead),
         ops_timed=len(timer.cache),

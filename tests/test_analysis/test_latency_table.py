@@ -58,8 +58,10 @@ def test_every_entry_is_timed(table):
             assert math.isfinite(timing.median_ms) and timing.median_ms >= 0
             assert timing.std_ms >= 0
     assert math.isfinite(table.fixed.median_ms)
+    assert table.fixed.count == 15
     notes = table.notes
     assert notes['warmup'] == 1 and notes['repeats'] == 3
+    assert notes['network_repeats'] == 15
     assert notes['overhead_subtracted'] is True
     assert notes['overhead']['count'] == 3
     assert notes['seconds'] > 0
