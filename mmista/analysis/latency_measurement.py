@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 
 from mmista.architecture import LatencyTable, Timing
+from mmista.errors import ConfigError
 from mmista.structures import CELL_TYPES, Genotype
 from .complexity import build_counted_model, input_shape
 from .edge_costs import derived_backbone, network_description, probe_genotypes
@@ -278,3 +279,38 @@ def _fixed_part(probes: List[dict]) -> Timing:
         float(np.median(medians)), float(np.mean(means)),
         float(math.sqrt(variance)),
         min(p['measured'].count for p in probes))
+
+
+def derived_network_cfg(cfg) -> dict:
+    """The derived classifier config of ``cfg``: its own model, or for a
+    one-stage search config the model its export has.
+
+    Args:
+        cfg (Config): A derived network's config, an export's, or a
+            one-stage search config.
+
+    Returns:
+        dict: The classifier config.
+
+    Raises:
+        ConfigError: A two-stage search config (its evaluation network is
+            another config).
+    """
+    model = cfg.model.to_dict()
+    backbone_type = str(model.get('backbone', {}).get('type', ''))
+    if backbone_type.split('.')[-1] != 'ISTASuperNet':
+        return model
+    if not model['backbone'].get('bn_append'):
+        raise ConfigError(
+            'a two-stage search config: its derived network is the '
+            'evaluation network of another config; pass a configs/nets '
+            'config (e.g. configs/nets/ista_twostage_cifar10.py)')
+    from mmengine.registry import init_default_scope
+
+    from mmista.apis.export import exported_config
+    from mmista.models import exported_backbone_cfg
+    from mmista.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmista'))
+    supernet = MODELS.build(model['backbone'])
+    exported = exported_config(cfg, exported_backbone_cfg(supernet))
+    return exported.model.to_dict()

@@ -1,7 +1,10 @@
 # Copyright (c) mmista contributors. All rights reserved.
+import json
+
 import numpy as np
 import pytest
 
+from mmista.analysis.latency_timing import this_device
 from mmista.analysis.latency_validation import (CheckedNetwork,
                                                 check_genotypes,
                                                 fit_correction,
@@ -9,6 +12,7 @@ from mmista.analysis.latency_validation import (CheckedNetwork,
 from mmista.architecture import (DeviceRecord, LatencyTable, Timing,
                                  edges_of_genotype)
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, PUBLISHED_GENOTYPES
+from ..utils import run_tool
 
 
 def make_table(fixed=2.0) -> LatencyTable:
@@ -82,3 +86,70 @@ def test_published_cells_are_checked_too():
     # another space's shape leaves them out
     assert len(check_genotypes(2, 1, 3, 2)) == 2
     assert len(check_genotypes(2, 1, 4, 2, {})) == 2
+
+
+TINY = [
+    'model.backbone.channels=4', 'model.backbone.layers=3',
+    'model.head.in_channels=64', 'model.head.aux_in_channels=64'
+]
+
+
+def test_check_tool_as_a_user_types_it(tmp_path):
+    """Build a table, check it on 3 random and the published cells; the
+    figures, the files and the corrected table come out."""
+    table_file = tmp_path / 'table.json'
+    run_tool('tools/analysis_tools/latency_table.py', 'configs/nets/'
+             'ista_onestage_digits.py', '--out', str(table_file),
+             '--runtime', 'pytorch', '--warmup', '1', '--repeats', '3',
+             '--input-size', '16', '--cfg-options', *TINY)
+    out = tmp_path / 'check'
+    proc = run_tool('tools/analysis_tools/latency_check.py',
+                    'configs/nets/ista_onestage_digits.py', '--table',
+                    str(table_file), '--random', '3', '--warmup', '1',
+                    '--repeats', '3', '--out-dir', str(out), '--corrected',
+                    str(tmp_path / 'corrected.json'), '--cfg-options', *TINY)
+    assert 'additive table, all (8 networks): Spearman' in proc.stdout
+    assert 'corrected table, held out (4 networks)' in proc.stdout
+    result = json.loads((out / 'latency_check.json').read_text())
+    assert [n['name'] for n in result['networks']][:3] == [
+        'random 0', 'random 1', 'random 2'
+    ]
+    assert all(n['measured']['count'] == 3 for n in result['networks'])
+    assert (out / 'latency_check.png').stat().st_size > 10_000
+    corrected = LatencyTable.load(str(tmp_path / 'corrected.json'))
+    assert corrected.method == 'ops+least_squares'
+    held = [n for n in result['networks'] if n['held_out']]
+    figures = result['figures']['corrected_held_out']
+    assert figures['mape'] == pytest.approx(
+        np.mean([
+            abs(100 * (n['corrected_ms'] - n['measured']['median_ms']) /
+                n['measured']['median_ms']) for n in held
+        ]))
+
+
+@pytest.mark.parametrize('change, message', [
+    (dict(processor='another cpu'), 'measured with'),
+    (dict(network='DerivedNet(stem=cifar, channels=8, layers=3) at 16x16'),
+     'was built for'),
+])
+def test_check_tool_refuses_a_table_that_does_not_fit(tmp_path, change,
+                                                      message):
+    data = make_table().to_dict()
+    here = this_device('pytorch', 'cpu', 1, 1)
+    data['device'] = dict(vars(here), **{
+        key: value
+        for key, value in change.items() if key in vars(here)
+    })
+    data['network'] = change.get(
+        'network', 'DerivedNet(stem=cifar, channels=4, layers=3) at 16x16')
+    data['input_shape'] = [1, 3, 16, 16]
+    table_file = tmp_path / 'table.json'
+    table_file.write_text(json.dumps(data))
+    proc = run_tool('tools/analysis_tools/latency_check.py',
+                    'configs/nets/ista_onestage_digits.py', '--table',
+                    str(table_file), '--random', '3', '--cfg-options', *TINY,
+                    check=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith('error: ') and message in lines[-1]
+    assert 'Traceback' not in proc.stderr

@@ -16,9 +16,12 @@ the figures) and ``latency_check.png`` (predicted against measured).
 import argparse
 import json
 import os.path as osp
+import sys
 import time
 
 import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.analysis.edge_costs import derived_backbone, network_description
+from mmista.analysis.latency_measurement import derived_network_cfg
 from mmista.analysis.latency_timing import measure_network_latency, this_device
 from mmista.analysis.latency_validation import (CheckedNetwork,
                                                 check_genotypes,
@@ -26,7 +29,8 @@ from mmista.analysis.latency_validation import (CheckedNetwork,
                                                 prediction_errors,
                                                 with_genotype)
 from mmista.architecture import LatencyTable, edges_of_genotype
-from mmista.cli import add_cfg_options, load_config, reported_errors
+from mmista.cli import (add_cfg_options, fit_head_to_backbone, load_config,
+                        reported_errors)
 from mmista.errors import UserError
 from mmista.fileio import atomic_write_text
 from mmista.visualization import plot_latency_check
@@ -34,7 +38,9 @@ from mmista.visualization import plot_latency_check
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='the derived network\'s config')
+    parser.add_argument(
+        'config', help='the config the table was built from (a derived '
+        'network\'s, an export\'s or a one-stage search config)')
     parser.add_argument('--table', required=True, help='the latency table')
     parser.add_argument(
         '--random', type=int, default=20, help='random genotypes (20)')
@@ -106,8 +112,19 @@ def main():
         table.check_device(
             this_device(device.runtime, device.device, device.threads,
                         device.batch), 'latency_check.py')
+        cfg.model = derived_network_cfg(cfg)
+        derived_backbone(cfg.model.to_dict(), 'a latency check')
+        for change in fit_head_to_backbone(cfg):
+            print(change, file=sys.stderr)
         model_cfg = cfg.model.to_dict()
-        backbone = model_cfg.get('backbone', {})
+        network = network_description(model_cfg, table.input_shape)
+        if network != table.network:
+            raise UserError(
+                f'the latency table {args.table} was built for '
+                f'{table.network}, CONFIG builds {network}; give the '
+                'config the table was built from (with the same '
+                '--cfg-options)')
+        backbone = model_cfg['backbone']
         published = {} if args.no_published else None
         genotypes = check_genotypes(args.random, args.seed,
                                     backbone.get('steps', 4),

@@ -16,12 +16,13 @@ import time
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.analysis.edge_costs import derived_backbone
-from mmista.analysis.latency_measurement import build_latency_table
+from mmista.analysis.latency_measurement import (build_latency_table,
+                                                 derived_network_cfg)
 from mmista.architecture import LatencyTable, Timing
 from mmista.architecture.latency_table import DEVICES, RUNTIMES
 from mmista.cli import (add_cfg_options, fit_head_to_backbone, load_config,
                         reported_errors)
-from mmista.errors import ConfigError, UserError
+from mmista.errors import UserError
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES
 
 
@@ -54,34 +55,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def network_cfg(cfg) -> dict:
-    """The derived classifier config of ``cfg``: its own model, or for a
-    one-stage search config the model its export has.
-
-    Raises:
-        ConfigError: A two-stage search config (its evaluation network is
-            another config).
-    """
-    model = cfg.model.to_dict()
-    backbone_type = str(model.get('backbone', {}).get('type', ''))
-    if backbone_type.split('.')[-1] != 'ISTASuperNet':
-        return model
-    if not model['backbone'].get('bn_append'):
-        raise ConfigError(
-            'a two-stage search config: its derived network is the '
-            'evaluation network of another config; pass a configs/nets '
-            'config (e.g. configs/nets/ista_twostage_cifar10.py)')
-    from mmengine.registry import init_default_scope
-
-    from mmista.apis.export import exported_config
-    from mmista.models import exported_backbone_cfg
-    from mmista.registry import MODELS
-    init_default_scope(cfg.get('default_scope', 'mmista'))
-    supernet = MODELS.build(model['backbone'])
-    exported = exported_config(cfg, exported_backbone_cfg(supernet))
-    return exported.model.to_dict()
-
-
 def timing_text(timing: Timing) -> str:
     """``1.234 ± 0.010``."""
     return f'{timing.median_ms:8.3f} ± {timing.std_ms:6.3f}'
@@ -108,7 +81,7 @@ def main():
                 or args.repeats < 1:
             raise UserError('--threads, --batch and --repeats must be >= 1 '
                             'and --warmup >= 0')
-        model_cfg = network_cfg(cfg)
+        model_cfg = derived_network_cfg(cfg)
         derived_backbone(model_cfg, 'a latency table')
         cfg.model = model_cfg
         for change in fit_head_to_backbone(cfg):
