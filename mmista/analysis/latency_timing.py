@@ -18,8 +18,9 @@ import platform
 import tempfile
 import time
 import warnings
-from typing import Callable, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -130,10 +131,16 @@ class _Threads:
         torch.set_num_threads(self.saved)
 
 
-def _pytorch_timer(module: nn.Module, example: torch.Tensor,
-                   device: str) -> Timer:
-    """Times eager runs of ``module`` (moved to ``device``)."""
-    module = module.to(device).eval()
+def _pytorch_timer(module: nn.Module,
+                   example: torch.Tensor,
+                   device: str,
+                   eval_mode: bool = True) -> Timer:
+    """Times eager runs of ``module`` (moved to ``device``, put in eval
+    mode unless ``eval_mode`` is False: a ``torch.export`` program's module
+    is in its mode already and refuses ``eval()``)."""
+    module = module.to(device)
+    if eval_mode:
+        module = module.eval()
     example = example.to(device)
     if device == 'cuda':
         start = torch.cuda.Event(enable_timing=True)
@@ -179,22 +186,39 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: str) -> None:
 def _onnxruntime_timer(module: nn.Module, example: torch.Tensor, device: str,
                        threads: int) -> Timer:
     """Times ONNX Runtime runs of ``module`` exported to ONNX."""
-    ort = _onnxruntime()
     module = module.cpu().eval()
     with tempfile.TemporaryDirectory(prefix='mmista_latency_') as folder:
         path = osp.join(folder, 'module.onnx')
         export_onnx(module, example.cpu(), path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = (
-            ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
-        options.log_severity_level = 3
-        providers = (['CUDAExecutionProvider'] if device == 'cuda' else
-                     ['CPUExecutionProvider'])
-        session = ort.InferenceSession(
-            path, sess_options=options, providers=providers)
+        return onnx_file_timer(path, example, device, threads)
+
+
+def onnx_file_timer(path: str, example: torch.Tensor, device: str,
+                    threads: int) -> Timer:
+    """Times ONNX Runtime runs of an ONNX file.
+
+    Args:
+        path (str): The ``.onnx`` file (read when the session is made).
+        example (torch.Tensor): Its input.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        threads (int): Intra-op threads (one inter-op thread, sequential
+            execution, every graph optimisation).
+
+    Returns:
+        Callable[[], float]: Runs the model once, returns milliseconds.
+    """
+    ort = _onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+    options.log_severity_level = 3
+    providers = (['CUDAExecutionProvider']
+                 if device == 'cuda' else ['CPUExecutionProvider'])
+    session = ort.InferenceSession(
+        path, sess_options=options, providers=providers)
     name = session.get_inputs()[0].name
     feed = {name: example.detach().cpu().numpy()}
 
@@ -230,14 +254,65 @@ def build_timer(module: nn.Module, example: torch.Tensor, runtime: str,
     return _onnxruntime_timer(module, example, device, threads)
 
 
-def run_timer(timer: Timer, warmup: int, repeats: int) -> Timing:
-    """``warmup`` untimed runs, then the statistics of ``repeats`` runs."""
+def timer_samples(timer: Timer, warmup: int, repeats: int) -> List[float]:
+    """``warmup`` untimed runs, then the milliseconds of ``repeats`` runs.
+
+    Raises:
+        UserError: ``warmup`` below 0 or ``repeats`` below 1.
+    """
     if warmup < 0 or repeats < 1:
         raise UserError(f'warmup must be >= 0 and repeats >= 1, got '
                         f'{warmup} and {repeats}')
     for _ in range(warmup):
         timer()
-    return Timing.of([timer() for _ in range(repeats)])
+    return [timer() for _ in range(repeats)]
+
+
+def run_timer(timer: Timer, warmup: int, repeats: int) -> Timing:
+    """``warmup`` untimed runs, then the statistics of ``repeats`` runs."""
+    return Timing.of(timer_samples(timer, warmup, repeats))
+
+
+def time_model_file(path: str, example: torch.Tensor, device: str,
+                    threads: int, warmup: int,
+                    repeats: int) -> Dict[str, float]:
+    """Times a written model: ``model.onnx`` with ONNX Runtime, a
+    ``torch.export`` program (``model.pt2``) with PyTorch.
+
+    Args:
+        path (str): The model file (``.onnx`` or ``.pt2``).
+        example (torch.Tensor): Its input.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        threads (int): Intra-op threads.
+        warmup (int): Untimed runs first.
+        repeats (int): Timed runs.
+
+    Returns:
+        dict: ``median_ms``, ``p90_ms``, ``mean_ms``, ``std_ms`` and
+        ``count``.
+
+    Raises:
+        UserError: See :func:`check_runtime`; a file that is neither.
+    """
+    onnx = path.endswith('.onnx')
+    if not onnx and not path.endswith('.pt2'):
+        raise UserError(f'{path}: only .onnx and .pt2 models can be timed')
+    check_runtime('onnxruntime' if onnx else 'pytorch', device, threads,
+                  int(example.shape[0]))
+    with _Threads(threads):
+        if onnx:
+            timer = onnx_file_timer(path, example, device, threads)
+        else:
+            module = torch.export.load(path).module()
+            timer = _pytorch_timer(module, example, device, eval_mode=False)
+        samples = timer_samples(timer, warmup, repeats)
+    timing = Timing.of(samples)
+    return dict(
+        median_ms=timing.median_ms,
+        p90_ms=float(np.percentile(samples, 90)),
+        mean_ms=timing.mean_ms,
+        std_ms=timing.std_ms,
+        count=timing.count)
 
 
 def time_module(module: nn.Module,

@@ -75,6 +75,19 @@ def test_digits_export_converts(digits_export, tmp_path):
     assert float((export_out - reference).abs().max()) <= 1e-4 * scale
 
 
+def test_convert_times_the_written_models(digits_export, tmp_path):
+    proc = run_tool('tools/deployment/convert.py', str(digits_export), '--out',
+                    str(tmp_path), '--time', '--warmup', '1', '--repeats',
+                    '5', '--time-batch', '3')
+    timings = checks(proc)['timings']
+    assert set(timings) == {'onnx', 'torch_export'}
+    for name, timing in timings.items():
+        assert timing['count'] == 5
+        assert 0 < timing['median_ms'] <= timing['p90_ms']
+        assert f'{name} (' in proc.stdout and 'batch 3): median' in proc.stdout
+    assert 'onnx (onnxruntime, cpu' in proc.stdout
+
+
 def test_normalisation_inside_matches_the_preprocessor(digits_export):
     model = load_classifier(
         str(digits_export / 'config.py'), str(digits_export / 'model.pth'))

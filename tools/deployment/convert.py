@@ -16,14 +16,18 @@ import argparse
 import json
 import os.path as osp
 import sys
+from typing import Dict
 
+import torch
 import torch.nn as nn
 
 import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.analysis.latency_timing import cpu_model, time_model_file
 from mmista.apis.deploy import (DeployableClassifier, build_classifier,
                                 compare, convert, real_images)
 from mmista.cli import (check_fits, exit_if_missing, read_checkpoint,
                         reported_errors)
+from mmista.errors import UserError
 from mmista.fileio.checkpoint_loading import is_remote
 from mmista.finite import check_finite
 from mmista.models.genotype_record import check_recorded_genotype
@@ -53,6 +57,20 @@ def parse_args() -> argparse.Namespace:
         'the first --num-images of the config\'s test set)')
     parser.add_argument('--num-images', type=int, default=4)
     parser.add_argument('--rtol', type=float, default=1e-4)
+    parser.add_argument(
+        '--time',
+        action='store_true',
+        help='time each written model on one --time-batch of images: '
+        'ONNX with ONNX Runtime, the torch.export program with PyTorch '
+        '(median and p90)')
+    parser.add_argument(
+        '--threads', type=int, default=1, help='intra-op threads (1)')
+    parser.add_argument(
+        '--time-batch', type=int, default=1, help='images per run (1)')
+    parser.add_argument(
+        '--warmup', type=int, default=10, help='untimed runs first (10)')
+    parser.add_argument(
+        '--repeats', type=int, default=50, help='timed runs (50)')
     return parser.parse_args()
 
 
@@ -119,11 +137,33 @@ def convert_and_check(args: argparse.Namespace, config: str,
         print(f'{result["format"]}: batch {result["batch"]}, largest '
               f'|difference| {result["max_abs_diff"]:.3g} '
               f'({result["max_rel_diff"]:.3g} of the largest logit)')
-    print(json.dumps(dict(paths=paths, checks=results)))
+    timings = time_models(args, paths, images) if args.time else {}
+    print(json.dumps(dict(paths=paths, checks=results, timings=timings)))
     worst = max(result['max_rel_diff'] for result in results)
     if not worst <= args.rtol:
         sys.exit(f'error: a converted model differs from PyTorch by '
                  f'{worst:.3g} relative (more than --rtol {args.rtol})')
+
+
+def time_models(args: argparse.Namespace, paths: Dict[str, str],
+                images: torch.Tensor) -> Dict[str, dict]:
+    """Times every written model on the first ``--time-batch`` images
+    (repeated if there are fewer) and prints median and p90."""
+    if args.threads < 1 or args.time_batch < 1:
+        raise UserError('--threads and --time-batch must be >= 1')
+    repeats = -(-args.time_batch // images.shape[0])
+    example = images.repeat(repeats, 1, 1, 1)[:args.time_batch].contiguous()
+    timings = {}
+    for name, path in paths.items():
+        timing = time_model_file(path, example, 'cpu', args.threads,
+                                 args.warmup, args.repeats)
+        runtime = 'onnxruntime' if name == 'onnx' else 'pytorch'
+        print(f'{name} ({runtime}, cpu {cpu_model()}, {args.threads} '
+              f'thread(s), batch {args.time_batch}): median '
+              f'{timing["median_ms"]:.3f} ms, p90 {timing["p90_ms"]:.3f} ms '
+              f'over {timing["count"]} runs')
+        timings[name] = timing
+    return timings
 
 
 if __name__ == '__main__':
