@@ -63,6 +63,13 @@ def network_description(model_cfg: dict,
             f"{backbone.get('layers')}) at {shape[2]}x{shape[3]}")
 
 
+def with_genotype(model_cfg: dict, genotype: Genotype) -> dict:
+    """A copy of a derived classifier config with another genotype."""
+    cfg = copy.deepcopy(model_cfg)
+    cfg['backbone']['genotype'] = genotype.to_dict()
+    return cfg
+
+
 def probe_genotypes(steps: int = 4,
                     sparsity: int = 2) -> List[List[List[Tuple[str, int]]]]:
     """Cells that together place every op on both kinds of edge.
@@ -150,8 +157,7 @@ def measure_edge_costs(model_cfg: dict,
             reduce=flat,
             reduce_concat=list(range(2, steps + 2)),
             edges_per_node=sparsity)
-        cfg = copy.deepcopy(model_cfg)
-        cfg['backbone']['genotype'] = genotype.to_dict()
+        cfg = with_genotype(model_cfg, genotype)
         model = build_counted_model(cfg)
         flops, module_flops = count_flops(model, torch.zeros(shape))
         total = np.array([count_params(model)['params'], flops],

@@ -10,7 +10,6 @@ the network, and the time of an op on one edge of every cell of a type is
 the sum over those cells. The fixed part is what the whole probe networks
 take beyond their edges (the median over the probes).
 """
-import copy
 import math
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -23,7 +22,8 @@ from mmista.architecture import LatencyTable, Timing
 from mmista.errors import ConfigError
 from mmista.structures import CELL_TYPES, Genotype
 from .complexity import build_counted_model, input_shape
-from .edge_costs import derived_backbone, network_description, probe_genotypes
+from .edge_costs import (derived_backbone, network_description,
+                         probe_genotypes, with_genotype)
 from .latency_timing import (Logits, network_input, runtime_overhead,
                              this_device, time_module)
 
@@ -222,8 +222,7 @@ def build_latency_table(model_cfg: dict,
     probes = []
     for probe in probe_genotypes(steps, sparsity):
         genotype = probe_genotype(probe, steps, sparsity)
-        cfg = copy.deepcopy(model_cfg)
-        cfg['backbone']['genotype'] = genotype.to_dict()
+        cfg = with_genotype(model_cfg, genotype)
         model = build_counted_model(cfg)
         found = _probe_edges(model, genotype, op_inputs(model, example),
                              timer)

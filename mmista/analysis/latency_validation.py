@@ -13,7 +13,6 @@ caches and without a call of its own); :func:`fit_correction` fits that
 factor and a fixed part by least squares on half of the measured networks
 and is judged on the other half.
 """
-import copy
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -85,13 +84,6 @@ def check_genotypes(
                if genotype.steps == steps
                and genotype.edges_per_node == sparsity]
     return drawn + fitting
-
-
-def with_genotype(model_cfg: dict, genotype: Genotype) -> dict:
-    """A copy of a derived classifier config with another genotype."""
-    cfg = copy.deepcopy(model_cfg)
-    cfg['backbone']['genotype'] = genotype.to_dict()
-    return cfg
 
 
 def prediction_errors(networks: Sequence[CheckedNetwork],

@@ -20,14 +20,14 @@ import sys
 import time
 
 import mmista  # noqa: F401  (registers mmista's modules)
-from mmista.analysis.edge_costs import derived_backbone, network_description
+from mmista.analysis.edge_costs import (derived_backbone, network_description,
+                                        with_genotype)
 from mmista.analysis.latency_measurement import derived_network_cfg
 from mmista.analysis.latency_timing import measure_network_latency, this_device
 from mmista.analysis.latency_validation import (CheckedNetwork,
                                                 check_genotypes,
                                                 fit_correction,
-                                                prediction_errors,
-                                                with_genotype)
+                                                prediction_errors)
 from mmista.architecture import LatencyTable, edges_of_genotype
 from mmista.cli import (add_cfg_options, fit_head_to_backbone, load_config,
                         reported_errors)
