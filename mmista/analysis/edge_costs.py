@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from mmista.architecture import METRICS, EdgeCosts
+from mmista.architecture import COUNTED_METRICS, EdgeCosts
 from mmista.errors import ConfigError
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, Genotype
 from .complexity import (build_counted_model, count_flops, count_params,
@@ -171,7 +171,7 @@ def measure_edge_costs(model_cfg: dict,
             f'outside the edges differs between probes: {fixed_parts}); a '
             'resource budget cannot be kept exactly for this network')
     table = {
-        cell: np.zeros((len(CANDIDATE_OPS), 2, len(METRICS)))
+        cell: np.zeros((len(CANDIDATE_OPS), 2, len(COUNTED_METRICS)))
         for cell in CELL_TYPES
     }
     for cell in CELL_TYPES:
@@ -199,7 +199,7 @@ def _record_edges(
         for position in range(len(flat))
     ]
     params = params_by_module(model, op_names)
-    summed = np.zeros(len(METRICS))
+    summed = np.zeros(len(COUNTED_METRICS))
     for cell_type in CELL_TYPES:
         reduction = cell_type == 'reduce'
         same_type = [
@@ -207,7 +207,7 @@ def _record_edges(
             if spec.reduction == reduction
         ]
         for position, (op, source) in enumerate(flat):
-            cost = np.zeros(len(METRICS))
+            cost = np.zeros(len(COUNTED_METRICS))
             for i in same_type:
                 name = names[id(cells[i].ops[position])]
                 cost += [params[name], flops.get(name, 0)]

@@ -15,9 +15,11 @@ from mmista.analysis import measure_edge_costs
 from mmista.apis.export import exported_config
 from mmista.architecture import ResourceBudget
 from mmista.models import exported_backbone_cfg
+from .budget_latency import budget_latency_table
 
 #: The keys of a ``budget`` config.
-BUDGET_KEYS = ('params', 'flops', 'policy', 'network', 'input_size')
+BUDGET_KEYS = ('params', 'flops', 'latency_ms', 'latency_table', 'policy',
+               'network', 'input_size')
 
 
 def build_resource_budget(runner, supernet, cfg: dict) -> ResourceBudget:
@@ -26,7 +28,10 @@ def build_resource_budget(runner, supernet, cfg: dict) -> ResourceBudget:
     Args:
         runner (Runner): The search's runner (its config and logger).
         supernet (ISTASuperNet): The super-net under search.
-        cfg (dict): ``params`` and/or ``flops`` (bounds, inclusive),
+        cfg (dict): ``params``, ``flops`` and/or ``latency_ms`` (bounds,
+            inclusive), ``latency_table`` (the table that predicts the
+            latency; see
+            :func:`~mmista.engine.budget_latency.budget_latency_table`),
             ``policy`` (``'select'`` or ``'reject'``), ``network`` (the
             derived network: a classifier config or a config file whose
             ``model`` it is; defaults, in one-stage search, to the
@@ -39,9 +44,12 @@ def build_resource_budget(runner, supernet, cfg: dict) -> ResourceBudget:
         ResourceBudget: The budget, its costs measured.
 
     Raises:
-        ValueError: On unknown keys, a missing network in two-stage search
-            or a network that is not a derived classifier.
+        ValueError: On unknown keys, a missing network in two-stage search,
+            a network that is not a derived classifier or a latency bound
+            without a table.
         FileNotFoundError: If a ``network`` config file does not exist.
+        LatencyTableError: A latency table that is missing, broken or
+            measured for another network.
     """
     cfg = dict(cfg)
     unknown = sorted(set(cfg) - set(BUDGET_KEYS))
@@ -58,16 +66,25 @@ def build_resource_budget(runner, supernet, cfg: dict) -> ResourceBudget:
         steps=supernet.architecture.steps,
         sparsity=supernet.architecture.sparsity,
         shape=shape)
+    table_note = ''
+    if cfg.get('latency_table') is not None:
+        table = budget_latency_table(runner, model_cfg, cfg['latency_table'],
+                                     shape, supernet.architecture.steps,
+                                     supernet.architecture.sparsity)
+        edge_costs = edge_costs.with_latency(table)
+        table_note = (f'; latency predicted for {table.device.describe()} '
+                      f'(table method {table.method})')
     budget = ResourceBudget(
         edge_costs,
         params=cfg.get('params'),
         flops=cfg.get('flops'),
+        latency_ms=cfg.get('latency_ms'),
         policy=cfg.get('policy', 'select'))
     runner.logger.info(
         f'Resource budget ({budget.policy}): {budget.describe()} on '
         f'{edge_costs.network}; edge costs measured in '
         f'{time.perf_counter() - start:.1f} s; fixed part '
-        f'{budget.describe(edge_costs.fixed)}')
+        f'{budget.describe(edge_costs.fixed)}{table_note}')
     return budget
 
 

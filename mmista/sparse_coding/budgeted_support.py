@@ -145,7 +145,7 @@ def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
     order is dropped).
 
     Args:
-        cost (np.ndarray): ``(k, d)`` costs, ``d`` 1 or 2.
+        cost (np.ndarray): ``(k, d)`` costs, ``d >= 1``.
         value (np.ndarray): ``(k,)`` values.
 
     Returns:
@@ -163,8 +163,8 @@ def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
         best_before = np.maximum.accumulate(
             np.concatenate([[-np.inf], value[:-1]]))
         return order[value > best_before]
-    if d != 2:
-        raise ValueError(f'at most 2 constrained metrics, got {d}')
+    if d > 2:
+        return order[~_dominated_by_earlier(cost[order, 1:], value)]
     second = cost[order, 1]
     if k <= 256:  # all pairs at once: cheaper than the divide and conquer
         earlier = np.tri(k, k, -1, dtype=bool)
@@ -172,6 +172,38 @@ def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
                      & (value[None] >= value[:, None])).any(1)
         return order[~dominated]
     return order[~_dominated_2d(second, value)]
+
+
+def _dominated_by_earlier(rest: np.ndarray, value: np.ndarray,
+                          block_cells: int = 1 << 22) -> np.ndarray:
+    """Which rows some earlier row dominates (every other cost no larger,
+    value no smaller), for rows already sorted by their first cost.
+
+    Any number of other costs (a budget on params, flops and latency
+    together): each block of rows is compared with all rows before its
+    end, so memory stays near ``block_cells`` booleans and the time is
+    ``O(k^2 d)``, which the frontiers of a recovery keep small.
+
+    Args:
+        rest (np.ndarray): ``(k, d - 1)`` the costs after the first.
+        value (np.ndarray): ``(k,)`` values.
+        block_cells (int): Comparisons per block.
+
+    Returns:
+        np.ndarray: ``(k,)`` bool.
+    """
+    k = len(value)
+    dominated = np.zeros(k, dtype=bool)
+    block = max(1, block_cells // max(k, 1))
+    for start in range(0, k, block):
+        stop = min(k, start + block)
+        rows = np.arange(start, stop)
+        earlier = np.arange(stop)[None] < rows[:, None]
+        earlier &= value[None, :stop] >= value[rows, None]
+        for column in range(rest.shape[1]):
+            earlier &= rest[None, :stop, column] <= rest[rows, None, column]
+        dominated[start:stop] = earlier.any(1)
+    return dominated
 
 
 def _dominated_2d(second: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -326,7 +358,8 @@ def select_supports_within_budget(
             'no choice of supports fits the budget ' +
             _describe(names, budget, constrained) +
             ': the cheapest reachable network costs ' +
-            ', '.join(f'{names[i]} {floor[i]:,.0f}' for i in constrained) +
+            ', '.join(f'{names[i]} {_amount(floor[i])}'
+                      for i in constrained) +
             ' (each metric minimised on its own); raise the budget or '
             'shrink the network (channels, cells, input size)')
 
@@ -394,5 +427,12 @@ def _floor(fixed: np.ndarray, costs: List[np.ndarray],
 def _describe(names: List[str], budget: np.ndarray,
               constrained: np.ndarray) -> str:
     """``(flops <= 600,000,000)``."""
-    return '(' + ', '.join(f'{names[i]} <= {budget[i]:,.0f}'
+    return '(' + ', '.join(f'{names[i]} <= {_amount(budget[i])}'
                            for i in constrained) + ')'
+
+
+def _amount(value: float) -> str:
+    """``600,000,000`` for a whole number, ``3.215`` otherwise."""
+    if float(value).is_integer():
+        return f'{value:,.0f}'
+    return f'{value:,.3f}'

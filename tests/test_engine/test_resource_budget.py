@@ -153,7 +153,7 @@ def test_unreachable_budget_names_the_cheapest_cost(edge_costs):
 
 
 @pytest.mark.parametrize('kwargs, match', [
-    (dict(), 'params and/or flops'),
+    (dict(), 'params, flops and/or latency_ms'),
     (dict(params=-1), 'positive number'),
     (dict(flops=float('inf')), 'positive number'),
     (dict(params=10, policy='drop'), 'policy'),

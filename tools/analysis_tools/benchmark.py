@@ -81,7 +81,7 @@ from mmpretrain.structures import DataSample
 
 from mmista import register_all_modules
 from mmista.analysis import measure_edge_costs
-from mmista.architecture import METRICS, ResourceBudget
+from mmista.architecture import ResourceBudget
 from mmista.cli import PeakMemory
 from mmista.models.utils import reduction_indices
 from mmista.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
@@ -450,10 +450,10 @@ def time_solver(supernet: torch.nn.Module,
         runs=len(samples))
     if budget is not None:
         report.update(
-            budget=dict(zip(METRICS, budget.limits.tolist())),
+            budget=dict(zip(budget.metrics, budget.limits.tolist())),
             proposed_cost=dict(
-                zip(METRICS, result.budget.proposed_cost.tolist())),
-            cost=dict(zip(METRICS, result.budget.cost.tolist())),
+                zip(budget.metrics, result.budget.proposed_cost.tolist())),
+            cost=dict(zip(budget.metrics, result.budget.cost.tolist())),
             changed_nodes=result.budget.changed)
     return report
 

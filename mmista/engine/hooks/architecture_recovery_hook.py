@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 from mmengine.dist import is_main_process
 
-from mmista.architecture import METRICS, ResourceBudget
+from mmista.architecture import ResourceBudget
 from mmista.errors import UserError
 from mmista.registry import HOOKS
 from mmista.structures import CELL_TYPES, check_positive_int
@@ -58,11 +58,14 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
     result, so the architecture state is identical on all ranks.
 
     With a ``budget`` the derived network is kept within a bound on its
-    parameters and/or multiply-adds (docs/en/method/resource_budget.md):
-    the edge costs are measured once before training, every recovery's
-    supports go through the budget, and each recovery logs the network's
-    cost against the budget and the nodes the budget changed, and sends
-    ``arch/params`` and ``arch/flops`` to the visualizer.
+    parameters, multiply-adds and/or latency on a device
+    (docs/en/method/resource_budget.md,
+    docs/en/user_guides/latency_budget.md): the edge costs are measured
+    once before training, every recovery's supports go through the budget,
+    and each recovery logs the network's cost (with a latency table, its
+    predicted latency) against the budget and the nodes the budget
+    changed, and sends ``arch/params``, ``arch/flops`` (and
+    ``arch/latency_ms``) to the visualizer.
 
     Args:
         interval (int): Recover every ``interval`` epochs. Defaults to 1.
@@ -76,9 +79,10 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
             :mod:`mmista.engine.search_state`), and ``op_counts.png``: the
             op groups' edge counts per cell type at every recovery.
             Defaults to True.
-        budget (dict, optional): ``params`` and/or ``flops`` bounds,
-            ``policy`` (``'select'`` or ``'reject'``), ``network`` and
-            ``input_size`` (see
+        budget (dict, optional): ``params``, ``flops`` and/or
+            ``latency_ms`` bounds, ``latency_table``, ``policy``
+            (``'select'`` or ``'reject'``), ``network`` and ``input_size``
+            (see
             :func:`~mmista.engine.budget_builder.build_resource_budget`).
             Defaults to None (no budget).
         max_degenerate_recoveries (int): Stop the run when this many
@@ -261,7 +265,8 @@ class ArchitectureRecoveryHook(GenotypeWriterHook):
     def _log_budget(self, runner, report: RecoveryReport, epoch: int) -> None:
         """Logs the derived network's cost and what the budget did."""
         decision = report.budget
-        cost = np.array([report.cost[metric] for metric in METRICS])
+        cost = np.array(
+            [report.cost[metric] for metric in self.budget.metrics])
         if decision.rejected:
             action = ('rejected: the recovered architecture would cost ' +
                       self.budget.describe(decision.proposed_cost) +
