@@ -247,7 +247,7 @@ class ResourceBudget:
         return None if np.isinf(bound) else float(bound)
 
     def describe(self, cost: Optional[np.ndarray] = None) -> str:
-        """``params 3,210,000 / 3,700,000, latency_ms 3.21 / 4.00`` (cost
+        """``params 3,210,000 / 3,700,000, latency_ms 3.215 / 4.000`` (cost
         over bound; the bounds alone without ``cost``)."""
         parts = []
         for i, metric in enumerate(self.metrics):
@@ -358,7 +358,7 @@ class ResourceBudget:
 
 
 def _format(metric: str, value: float) -> str:
-    """``3,210,000`` for a count, ``3.21`` for milliseconds."""
+    """``3,210,000`` for a count, ``3.215`` for milliseconds."""
     if metric in COUNTED_METRICS:
         return f'{int(round(value)):,}'
-    return f'{value:.2f}'
+    return f'{value:.3f}'

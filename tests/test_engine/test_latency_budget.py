@@ -95,7 +95,7 @@ def test_latency_budget_selects_within_it(edge_costs, with_params):
         assert cost[0] <= params
     assert any(decision.changed.values())
     described = budget.describe(cost)
-    assert f'latency_ms {cost[2]:.2f} / {latency:.2f}' in described
+    assert f'latency_ms {cost[2]:.3f} / {latency:.3f}' in described
     assert isinstance(budget.cost(supports_of(arch))['params'], int)
 
 
