@@ -46,8 +46,17 @@ def derived_backbone(model_cfg: dict, what: str) -> dict:
 
 def network_description(model_cfg: dict,
                         shape: Optional[Sequence[int]] = None) -> str:
-    """``DerivedNet(stem=cifar, channels=8, layers=5) at 32x32``: the
-    derived network a cost table was measured for.
+    """``DerivedNet(stem=cifar, channels=8, layers=5, bn_append) at 32x32``:
+    the derived network a cost table was measured for.
+
+    Besides stem, channels and layers it names every backbone setting that
+    changes the network's cost or latency when it is not the default:
+    ``in_channels`` other than 3, ``bn_append`` (a BatchNorm appended to
+    the parameter-free ops, as one-stage exports have), ``pool_bn`` (the
+    pools followed by a BatchNorm), ``affine=False`` and a normalization
+    other than BatchNorm (``norm=GN``). Settings of training only (drop
+    path, the auxiliary feature, frozen stages, checkpointing) do not
+    count.
 
     Args:
         model_cfg (dict): The classifier config.
@@ -58,9 +67,20 @@ def network_description(model_cfg: dict,
     backbone = model_cfg.get('backbone') or {}
     if shape is None or len(shape) < 4:
         shape = input_shape(model_cfg, shape)
-    return (f"DerivedNet(stem={backbone.get('stem', 'cifar')}, channels="
-            f"{backbone.get('channels')}, layers="
-            f"{backbone.get('layers')}) at {shape[2]}x{shape[3]}")
+    parts = [
+        f"stem={backbone.get('stem', 'cifar')}",
+        f"channels={backbone.get('channels')}",
+        f"layers={backbone.get('layers')}"
+    ]
+    if backbone.get('in_channels', 3) != 3:
+        parts.append(f"in_channels={backbone['in_channels']}")
+    parts += [key for key in ('bn_append', 'pool_bn') if backbone.get(key)]
+    if not backbone.get('affine', True):
+        parts.append('affine=False')
+    norm = (backbone.get('norm_cfg') or {}).get('type', 'BN')
+    if norm not in ('BN', 'SyncBN'):  # SyncBN is BatchNorm at inference
+        parts.append(f'norm={norm}')
+    return f"DerivedNet({', '.join(parts)}) at {shape[2]}x{shape[3]}"
 
 
 def with_genotype(model_cfg: dict, genotype: Genotype) -> dict:

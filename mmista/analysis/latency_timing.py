@@ -306,10 +306,16 @@ def time_model_file(path: str, example: torch.Tensor, device: str,
             module = torch.export.load(path).module()
             timer = _pytorch_timer(module, example, device, eval_mode=False)
         samples = timer_samples(timer, warmup, repeats)
-    timing = Timing.of(samples)
+    return timing_summary(samples)
+
+
+def timing_summary(samples_ms: Sequence[float]) -> Dict[str, float]:
+    """``median_ms``, ``p90_ms``, ``mean_ms``, ``std_ms`` and ``count`` of
+    timings (at least one, all finite)."""
+    timing = Timing.of(samples_ms)
     return dict(
         median_ms=timing.median_ms,
-        p90_ms=float(np.percentile(samples, 90)),
+        p90_ms=float(np.percentile(samples_ms, 90)),
         mean_ms=timing.mean_ms,
         std_ms=timing.std_ms,
         count=timing.count)
@@ -404,6 +410,29 @@ def measure_network_latency(model_cfg: dict,
                        runtime, device, threads, warmup, repeats)
 
 
+def measure_network_summary(model_cfg: dict,
+                            runtime: str,
+                            device: str,
+                            threads: int,
+                            batch: int,
+                            warmup: int,
+                            repeats: int,
+                            shape: Optional[Sequence[int]] = None
+                            ) -> Dict[str, float]:
+    """:func:`measure_network_latency` with the p90 too: the
+    :func:`timing_summary` of the whole classifier's timings.
+
+    Raises:
+        UserError: See :func:`time_module`.
+    """
+    check_runtime(runtime, device, threads, batch)
+    model = Logits(build_counted_model(model_cfg))
+    example = network_input(model_cfg, batch, shape)
+    with _Threads(threads):
+        timer = build_timer(model, example, runtime, device, threads)
+        return timing_summary(timer_samples(timer, warmup, repeats))
+
+
 def runtime_overhead(runtime: str, device: str, threads: int,
                      example: torch.Tensor, warmup: int,
                      repeats: int) -> Timing:
@@ -416,6 +445,7 @@ def runtime_overhead(runtime: str, device: str, threads: int,
 
 __all__ = [
     'Timer', 'check_runtime', 'this_device', 'cpu_model', 'build_timer',
-    'run_timer', 'time_module', 'measure_network_latency', 'network_input',
+    'run_timer', 'time_module', 'measure_network_latency',
+    'measure_network_summary', 'timing_summary', 'network_input',
     'runtime_overhead', 'export_onnx', 'Logits', 'Nothing'
 ]

@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from mmista.analysis import (measure_edge_costs, model_complexity,
                              probe_genotypes)
+from mmista.analysis.edge_costs import network_description
 from mmista.structures import (CANDIDATE_OPS, CELL_TYPES, encode_edge,
                                genotype_from_supports)
 from ..utils import REPO_ROOT
@@ -18,8 +19,9 @@ NETWORKS = {
     # CIFAR stem, plain ops (two-stage evaluation network)
     'cifar_twostage': ('configs/nets/ista_twostage_digits.py', {}, None),
     # ImageNet stem at a small size
-    'imagenet': ('configs/nets/ista_onestage_imagenet.py',
-                 dict(channels=8, layers=5), [64]),
+    'imagenet':
+    ('configs/nets/ista_onestage_imagenet.py', dict(channels=8,
+                                                    layers=5), [64]),
 }
 
 
@@ -89,3 +91,30 @@ def test_a_supernet_is_refused():
     cfg = Config.fromfile(f'{REPO_ROOT}/configs/ista/onestage_digits.py')
     with pytest.raises(ValueError, match='DerivedNet'):
         measure_edge_costs(cfg.model.to_dict())
+
+
+ONESTAGE = 'DerivedNet(stem=cifar, channels=8, layers=5, bn_append) at 32x32'
+#: Backbone settings that change the cost, not the default ones.
+OTHER_SETTINGS = dict(
+    in_channels=1,
+    pool_bn=True,
+    affine=False,
+    norm_cfg=dict(type='GN', num_groups=2))
+#: Settings of training only: the network measured is the same.
+TRAINING_ONLY = dict(drop_path_prob=0.3, with_aux_feature=True, with_cp=True)
+
+
+@pytest.mark.parametrize('name, backbone, shape, expected', [
+    ('cifar_onestage', {}, None, ONESTAGE),
+    ('cifar_twostage', {}, [16],
+     'DerivedNet(stem=cifar, channels=8, layers=5) at 16x16'),
+    ('cifar_twostage', OTHER_SETTINGS, (1, 1, 32, 32),
+     'DerivedNet(stem=cifar, channels=8, layers=5, in_channels=1, '
+     'pool_bn, affine=False, norm=GN) at 32x32'),
+    ('cifar_onestage', TRAINING_ONLY, None, ONESTAGE),
+])
+def test_network_description_names_what_changes_the_cost(
+        name, backbone, shape, expected):
+    cfg, _ = network_cfg(name)
+    cfg.model.backbone.update(backbone)
+    assert network_description(cfg.model.to_dict(), shape) == expected

@@ -48,8 +48,8 @@ def table(request):
 def test_every_entry_is_timed(table):
     assert table.method == 'ops'
     assert table.input_shape == (1, 3, 32, 32)
-    assert table.network == ('DerivedNet(stem=cifar, channels=4, layers=3) '
-                             'at 32x32')
+    assert table.network == ('DerivedNet(stem=cifar, channels=4, layers=3, '
+                             'bn_append) at 32x32')
     assert table.device == this_device(table.device.runtime, 'cpu', 1, 1)
     for cell in CELL_TYPES:
         assert len(table.edges[cell]) == 2 * len(CANDIDATE_OPS)
@@ -153,7 +153,7 @@ def test_tool_takes_a_onestage_search_config(tmp_path):
              '--cfg-options', 'model.backbone.channels=4',
              'model.backbone.layers=3')
     assert LatencyTable.load(str(out)).network.startswith(
-        'DerivedNet(stem=cifar, channels=4, layers=3)')
+        'DerivedNet(stem=cifar, channels=4, layers=3, bn_append) at ')
 
 
 @pytest.mark.parametrize('config, message', [
