@@ -8,7 +8,8 @@ import pytest
 from mmengine.config import Config
 
 from mmista.analysis.edge_costs import network_description
-from mmista.analysis.latency_record import export_latency_record
+from mmista.analysis.latency_record import (describe_latency_record,
+                                            export_latency_record)
 from mmista.analysis.latency_timing import this_device
 from mmista.architecture import LatencyTable, LatencyTableError, Timing
 from mmista.structures import CANDIDATE_OPS, CELL_TYPES, get_genotype
@@ -49,12 +50,13 @@ def expected_prediction(genotype) -> float:
                      for op, _ in getattr(genotype, cell))
 
 
-def test_measured_on_the_tables_device():
+@pytest.mark.parametrize('budget_ms', [1e6, 1e-3])
+def test_measured_on_the_tables_device(budget_ms):
     model_cfg = tiny_model_cfg()
     genotype = get_genotype(model_cfg['backbone']['genotype'])
     table = tiny_table(model_cfg)
     record = export_latency_record(
-        model_cfg, genotype, table, budget_ms=1e6, warmup=1, repeats=3)
+        model_cfg, genotype, table, budget_ms=budget_ms, warmup=1, repeats=3)
     assert record['predicted_ms'] == pytest.approx(
         expected_prediction(genotype))
     assert record['network'] == table.network
@@ -65,10 +67,18 @@ def test_measured_on_the_tables_device():
     assert (measured['runtime'], measured['threads'],
             measured['batch']) == ('pytorch', 1, 1)
     assert measured['input_shape'] == list(SHAPE)
-    assert record['within_budget'] is True
-    assert record['predicted_within_budget'] is True
+    within = budget_ms > 1
+    assert record['within_budget'] is within
+    assert record['predicted_within_budget'] is within
     assert record['not_measured'] is None
     json.dumps(record)  # JSON-ready
+    line = describe_latency_record(record)
+    assert line.startswith(
+        f'Exported network latency: predicted {record["predicted_ms"]:.2f} '
+        f'ms, measured {measured["median_ms"]:.2f} ms (median, p90 '
+        f'{measured["p90_ms"]:.2f}) on {table.device.describe()}; budget ')
+    assert line.endswith(': within') is within
+    assert ('exceeds the budget by' in line) is not within
 
 
 def test_other_device_is_predicted_not_measured():
@@ -91,6 +101,8 @@ def test_other_device_is_predicted_not_measured():
     assert ('tools/deployment/convert.py work/export --time --threads 1 '
             '--time-batch 1') in reason
     assert record['table']['device']['processor'] == 'another cpu'
+    line = describe_latency_record(record)
+    assert 'budget 0.50 ms: predicted over it; not measured here (' in line
 
 
 def test_table_of_another_network_is_refused():
