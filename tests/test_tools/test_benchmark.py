@@ -22,7 +22,8 @@ def test_benchmark_prints_the_headline_figures(search):
     assert report['config']['search'] == search
     for key in ('ista_over_target_step', 'dense_over_ista_step',
                 'ista_over_target_peak_mem', 'recovery_ms',
-                'recovery_with_budget_ms', 'finite_check_step'):
+                'recovery_with_budget_ms', 'recovery_with_latency_budget_ms',
+                'finite_check_step'):
         assert report[key] > 0
         # exact here and below: the tool prints these very floats, and JSON
         # keeps a float64 exactly
@@ -53,6 +54,22 @@ def test_benchmark_prints_the_headline_figures(search):
     assert any(budgeted['proposed_cost'][m] > budgeted['budget'][m]
                for m in metrics)
     assert any(budgeted['changed_nodes'].values())
+    # Likewise under a latency bound alone, with the parameters and with
+    # both counted metrics (a table of the target network built here).
+    latency = report['recovery_with_latency_budget']
+    assert report['recovery_with_latency_budget_ms'] == \
+        latency['latency_ms']['median_ms']
+    assert latency['table']['device'].startswith('pytorch on cpu')
+    for case in ('latency_ms', 'params+latency_ms', 'params+flops+latency_ms'):
+        timed = latency[case]
+        bounded = case.split('+')
+        assert {m for m, b in timed['budget'].items() if b is not None} == \
+            set(bounded)
+        assert timed['median_ms'] > 0
+        assert all(timed['cost'][m] <= timed['budget'][m] for m in bounded)
+        assert any(timed['proposed_cost'][m] > timed['budget'][m]
+                   for m in bounded)
+        assert any(timed['changed_nodes'].values())
 
 
 def test_benchmark_refuses_amp_without_cuda():

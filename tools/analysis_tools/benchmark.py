@@ -34,12 +34,16 @@ solver, and once more with the default solver under a resource budget on
 the target network's parameters and multiply-adds, set halfway between the
 cheapest reachable network and the first recovery's, so that the
 budget's exact selection (a multiple-choice knapsack over both metrics)
-runs in every recovery. The tool prints one JSON object; its top-level
-``ista_over_target_step``, ``dense_over_ista_step``,
-``ista_over_target_peak_mem``, ``recovery_ms``,
-``recovery_with_budget_ms`` and ``finite_check_step`` (the target's step
-with the checks over without them) are checked against the targets under
-``targets``.
+runs in every recovery. Then a latency table of the target network is built
+(PyTorch on the CPU, few timings: its figures only need a latency table's
+structure) and the recovery is timed under a latency bound alone, under
+parameters and latency, and under all three metrics, every bound halfway
+as before (``recovery_with_latency_budget``). The tool prints one JSON
+object; its top-level ``ista_over_target_step``, ``dense_over_ista_step``,
+``ista_over_target_peak_mem``, ``recovery_ms``, ``recovery_with_budget_ms``,
+``recovery_with_latency_budget_ms`` (the latency bound alone) and
+``finite_check_step`` (the target's step with the checks over without
+them) are checked against the targets under ``targets``.
 
 With ``--measure with_cp`` (or ``all``) the tool measures activation
 checkpointing instead (or as well): the paper's evaluation network
@@ -61,6 +65,7 @@ Example::
 """
 import argparse
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -81,7 +86,8 @@ from mmpretrain.structures import DataSample
 
 from mmista import register_all_modules
 from mmista.analysis import measure_edge_costs
-from mmista.architecture import ResourceBudget
+from mmista.analysis.latency_measurement import build_latency_table
+from mmista.architecture import EdgeCosts, ResourceBudget
 from mmista.cli import PeakMemory
 from mmista.models.utils import reduction_indices
 from mmista.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
@@ -95,6 +101,7 @@ TARGETS = {
     'ista_over_target_peak_mem': ('max', 1.10),
     'recovery_ms': ('max', 5.0),
     'recovery_with_budget_ms': ('max', 5.0),
+    'recovery_with_latency_budget_ms': ('max', 5.0),
     'finite_check_step': ('max', 1.02),
     'with_cp_peak_mem': ('max', 0.6),
 }
@@ -104,6 +111,14 @@ EVAL_NETWORK = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
     '_base_', 'models', 'darts_cifar.py')
 MEASURES = ('search', 'with_cp', 'all')
+#: The budgets with a latency bound a recovery is timed under, by the
+#: metrics each bounds; the first is the headline
+#: ``recovery_with_latency_budget_ms``.
+LATENCY_CASES = {
+    'latency_ms': ('latency_ms', ),
+    'params+latency_ms': ('params', 'latency_ms'),
+    'params+flops+latency_ms': ('params', 'flops', 'latency_ms'),
+}
 MODEL_NAMES = ('ista', 'target', 'dense')
 #: Timed too: the target network under mmengine's plain OptimWrapper, to
 #: price FiniteOptimWrapper's checks (``finite_check_step``).
@@ -303,13 +318,7 @@ def build_target(genotype: dict,
                  checked: bool = True) -> Tuple[torch.nn.Module, OptimWrapper]:
     """The derived network of the super-net's supports (``checked``: under
     FiniteOptimWrapper, as the configs train it)."""
-    model = MODELS.build(
-        classifier_cfg(
-            dict(
-                type='DerivedNet',
-                genotype=genotype,
-                **SEARCH_SETTINGS[args.search]), args,
-            'ImageClassifier')).to(device)
+    model = MODELS.build(target_classifier_cfg(genotype, args)).to(device)
     return model, build_optim_wrapper(model, weights_optim(args, checked))
 
 
@@ -450,12 +459,53 @@ def time_solver(supernet: torch.nn.Module,
         runs=len(samples))
     if budget is not None:
         report.update(
-            budget=dict(zip(budget.metrics, budget.limits.tolist())),
+            # null for an unbounded metric (JSON has no infinity)
+            budget={m: budget.limit(m) for m in budget.metrics},
             proposed_cost=dict(
                 zip(budget.metrics, result.budget.proposed_cost.tolist())),
             cost=dict(zip(budget.metrics, result.budget.cost.tolist())),
             changed_nodes=result.budget.changed)
     return report
+
+
+def target_classifier_cfg(genotype: dict, args: argparse.Namespace) -> dict:
+    """The classifier config of the target network."""
+    return classifier_cfg(
+        dict(
+            type='DerivedNet', genotype=genotype,
+            **SEARCH_SETTINGS[args.search]), args, 'ImageClassifier')
+
+
+def target_edge_costs(supernet: torch.nn.Module, genotype: dict,
+                      args: argparse.Namespace) -> EdgeCosts:
+    """The target network's parameters and multiply-adds per edge (at
+    ``--image-size``)."""
+    architecture = supernet.architecture
+    return measure_edge_costs(
+        target_classifier_cfg(genotype, args),
+        steps=architecture.steps,
+        sparsity=architecture.sparsity,
+        shape=[args.image_size])
+
+
+def halfway_budget(supernet: torch.nn.Module, edge_costs: EdgeCosts,
+                   metrics: Tuple[str, ...]) -> ResourceBudget:
+    """A budget on ``metrics``, each bound halfway between the cheapest
+    reachable network and the one of the super-net's current supports."""
+    architecture = supernet.architecture
+    proposed = edge_costs.network_cost(
+        {cell: architecture.supports(cell)
+         for cell in CELL_TYPES})
+    cheapest = edge_costs.fixed + sum(
+        np.sort(edge_costs.candidate_costs(cell, j),
+                axis=0)[:architecture.sparsity].sum(0)
+        for cell in CELL_TYPES for j in range(architecture.steps))
+    limits = (cheapest + proposed) / 2
+    return ResourceBudget(
+        edge_costs, **{
+            metric: float(limits[edge_costs.metrics.index(metric)])
+            for metric in metrics
+        })
 
 
 def time_budgeted_recovery(supernet: torch.nn.Module, genotype: dict,
@@ -467,27 +517,56 @@ def time_budgeted_recovery(supernet: torch.nn.Module, genotype: dict,
     and the one of the first recovery's supports, so every timed recovery
     solves the knapsack over both metrics.
     """
-    architecture = supernet.architecture
-    edge_costs = measure_edge_costs(
-        classifier_cfg(
-            dict(
-                type='DerivedNet',
-                genotype=genotype,
-                **SEARCH_SETTINGS[args.search]), args, 'ImageClassifier'),
-        steps=architecture.steps,
-        sparsity=architecture.sparsity,
-        shape=[args.image_size])
-    proposed = edge_costs.network_cost(
-        {cell: architecture.supports(cell)
-         for cell in CELL_TYPES})
-    cheapest = edge_costs.fixed + sum(
-        np.sort(edge_costs.candidate_costs(cell, j),
-                axis=0)[:architecture.sparsity].sum(0)
-        for cell in CELL_TYPES for j in range(architecture.steps))
-    limits = (cheapest + proposed) / 2
-    budget = ResourceBudget(
-        edge_costs, params=float(limits[0]), flops=float(limits[1]))
+    budget = halfway_budget(supernet,
+                            target_edge_costs(supernet, genotype, args),
+                            ('params', 'flops'))
     return time_solver(supernet, args.solvers[0], args, budget)
+
+
+def time_latency_budgeted_recoveries(supernet: torch.nn.Module,
+                                     genotype: dict,
+                                     args: argparse.Namespace
+                                     ) -> Dict[str, dict]:
+    """Median milliseconds of one full recovery under each budget of
+    :data:`LATENCY_CASES`.
+
+    The latency comes from a table of the target network built here
+    (PyTorch on the CPU, one thread, batch 1, few timings: only its
+    structure matters, not its figures; a fixed part below zero, which ops
+    timed alone can give a network this small, is taken as zero so that
+    every bound is positive); every bound is set halfway, as in
+    :func:`time_budgeted_recovery`.
+
+    Returns:
+        dict: Per case, :func:`time_solver`'s report; ``table`` holds how
+        the table was made and the seconds it took.
+    """
+    architecture = supernet.architecture
+    table = build_latency_table(
+        target_classifier_cfg(genotype, args),
+        runtime='pytorch',
+        device='cpu',
+        threads=1,
+        warmup=1,
+        repeats=3,
+        shape=[args.image_size],
+        steps=architecture.steps,
+        sparsity=architecture.sparsity)
+    if table.fixed.median_ms < 0:
+        table = dataclasses.replace(
+            table, fixed=dataclasses.replace(table.fixed, median_ms=0.))
+    edge_costs = target_edge_costs(supernet, genotype, args).with_latency(
+        table, 'the benchmark\'s latency table')
+    report = {
+        case: time_solver(supernet, args.solvers[0], args,
+                          halfway_budget(supernet, edge_costs, metrics))
+        for case, metrics in LATENCY_CASES.items()
+    }
+    report['table'] = dict(
+        device=table.device.describe(),
+        method=table.method,
+        seconds=table.notes.get('seconds'))
+    return report
 
 
 def build_eval_network(args: argparse.Namespace, device: torch.device,
@@ -668,6 +747,11 @@ def measure_search(args: argparse.Namespace, device: torch.device,
     logger.info(f'recovery under a resource budget: '
                 f'{budgeted["median_ms"]:.2f} ms (median); nodes the budget '
                 f'changed: {budgeted["changed_nodes"]}')
+    latency_budgeted = time_latency_budgeted_recoveries(
+        ista[0].backbone, genotype.to_dict(), args)
+    for case in LATENCY_CASES:
+        logger.info(f'recovery under a {case} budget: '
+                    f'{latency_budgeted[case]["median_ms"]:.2f} ms (median)')
     num_params = {
         name: sum(p.numel() for p in model.parameters())
         for name, (model, _) in models.items()
@@ -687,6 +771,8 @@ def measure_search(args: argparse.Namespace, device: torch.device,
         ista_over_target_peak_mem=peak_mem['ista'] / peak_mem['target'],
         recovery_ms=recovery[args.solvers[0]]['median_ms'],
         recovery_with_budget_ms=budgeted['median_ms'],
+        recovery_with_latency_budget_ms=latency_budgeted[next(
+            iter(LATENCY_CASES))]['median_ms'],
         finite_check_step=step_s['target'] / step_s[UNCHECKED_TARGET])
     return dict(
         **figures,
@@ -697,6 +783,7 @@ def measure_search(args: argparse.Namespace, device: torch.device,
         peak_mem_method=method,
         recovery=recovery,
         recovery_with_budget=budgeted,
+        recovery_with_latency_budget=latency_budgeted,
         default_solver=args.solvers[0],
         ista_forward_host_syncs=syncs,
         num_params=num_params,
