@@ -45,16 +45,22 @@ def budget_lines(log):
             for m in BUDGET_LINE.findall(log)]
 
 
-def binding_bound(model_cfg, metric, shape=None, at=.2):
-    """A bound ``at`` of the way from the cheapest reachable network to the
-    most expensive one: most searches' top-2 edges exceed it."""
-    costs = measure_edge_costs(model_cfg, shape=shape)
-    column = ('params', 'flops').index(metric)
+def reachable_ends(costs, metric):
+    """The cheapest and the most expensive reachable network's cost in one
+    metric of ``costs`` (an EdgeCosts)."""
+    column = costs.metrics.index(metric)
     ends = []
     for pick in (slice(None, 2), slice(-2, None)):
         ends.append(costs.fixed[column] + sum(
             np.sort(costs.candidate_costs(c, j)[:, column])[pick].sum()
             for c in CELL_TYPES for j in range(4)))
+    return ends
+
+
+def binding_bound(model_cfg, metric, shape=None, at=.2):
+    """A bound ``at`` of the way from the cheapest reachable network to the
+    most expensive one: most searches' top-2 edges exceed it."""
+    ends = reachable_ends(measure_edge_costs(model_cfg, shape=shape), metric)
     return int(ends[0] + at * (ends[1] - ends[0]))
 
 
