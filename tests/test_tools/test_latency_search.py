@@ -166,13 +166,16 @@ def test_resumed_search_reads_its_table_back(tmp_path):
                       str(parts), '--resume', '--cfg-options', *options,
                       *MEASURED)
     logs = [proc.stdout + proc.stderr for proc in (first, second)]
+    assert 'Latency table measured with pytorch on cpu' in logs[0]
     assert f'Latency table saved to {saved}' in logs[0]
     assert 'resumed epoch: 1' in logs[1]
     assert f'Latency table of the resumed run read from {saved}' in logs[1]
     assert 'Latency table measured' not in logs[1]
     assert saved.read_bytes() == measured
     table = LatencyTable.load(str(saved))
-    assert_predicted(logs[1], table, parts / 'genotypes')
+    assert (table.notes['warmup'], table.notes['repeats']) == (1, 2)
+    for log in logs:
+        assert_predicted(log, table, parts / 'genotypes')
     # uninterrupted, with that table as a file
     full = tmp_path / 'full'
     proc = run_tool('tools/train.py', DIGITS_LATENCY, '--work-dir',
