@@ -10,6 +10,7 @@ tiny network span; so a bound meant to bind is computed from the very
 table the search reads (a file, or one read back on resume), and the
 searches that measure their own table bound the latency loosely."""
 import argparse
+import json
 import re
 
 import pytest
@@ -18,6 +19,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 
 from mmista.analysis import measure_edge_costs
+from mmista.analysis.edge_costs import network_description
 from mmista.analysis.latency_measurement import build_latency_table
 from mmista.architecture import LatencyTable, edges_of_genotype
 from mmista.registry import MODELS
@@ -38,6 +40,11 @@ BUDGET = 'train_cfg.stages.recovery.budget'
 MEASURED = [
     f'{BUDGET}.latency_table.runtime=pytorch',
     f'{BUDGET}.latency_table.warmup=1', f'{BUDGET}.latency_table.repeats=2'
+]
+# The export times the exported network a few times only.
+EXPORT_TIMING = [
+    'train_cfg.stages.export.latency_warmup=1',
+    'train_cfg.stages.export.latency_repeats=3'
 ]
 # A bound no tiny network's table can exceed, for the searches that
 # measure their own.
@@ -124,7 +131,7 @@ def digits_search(tmp_path_factory, digits_table):
     work_dir = tmp_path_factory.mktemp('latency') / 'full'
     proc = run_tool('tools/train.py', DIGITS_LATENCY, '--work-dir',
                     str(work_dir), '--cfg-options', *DIGITS_OPTIONS,
-                    f'{BUDGET}.latency_table={path}',
+                    *EXPORT_TIMING, f'{BUDGET}.latency_table={path}',
                     f'{BUDGET}.latency_ms={bound}')
     return work_dir, proc.stdout + proc.stderr
 
@@ -143,7 +150,12 @@ def test_digits_export_is_within_the_latency_bound(digits_table,
                      log)
     assert_predicted(log, table, work_dir / 'genotypes')
     exported = Genotype.from_json(work_dir / 'export' / 'genotype.json')
-    assert table.predict(edges_of_genotype(exported)) <= bound
+    predicted = table.predict(edges_of_genotype(exported))
+    assert predicted <= bound
+    # the export's record of it
+    record = json.loads((work_dir / 'export' / 'latency.json').read_text())
+    assert record['predicted_ms'] == pytest.approx(predicted)
+    assert record['budget_ms'] == bound
 
 
 def test_resumed_search_reads_its_table_back(tmp_path):
@@ -153,7 +165,7 @@ def test_resumed_search_reads_its_table_back(tmp_path):
     ends where an uninterrupted run with that table does."""
     params = binding_bound(DIGITS_NET, 'params')
     options = [
-        *DIGITS_OPTIONS, f'{BUDGET}.latency_ms={LOOSE_MS}',
+        *DIGITS_OPTIONS, *EXPORT_TIMING, f'{BUDGET}.latency_ms={LOOSE_MS}',
         f'{BUDGET}.params={params}'
     ]
     parts = tmp_path / 'parts'
@@ -226,7 +238,7 @@ def test_twostage_bounds_params_and_latency_of_the_network(tmp_path):
     proc = run_tool('tools/train.py', str(config), '--work-dir', str(work_dir))
     log = proc.stdout + proc.stderr
     assert (f'params <= {params:,}, latency_ms <= {latency:.3f} on '
-            'DerivedNet(stem=cifar, channels=4, layers=4) at 32x32') in log
+            f'{network_description(net_cfg)}') in log
     counted = budget_lines(log)
     lines = latency_lines(log)
     assert len(counted) == len(lines) == 3
@@ -246,7 +258,7 @@ def test_two_processes_measure_one_table(tmp_path):
     work_dir = tmp_path / 'work'
     proc = run_launcher(tmp_path, 'tools/dist_train.sh', DIGITS_LATENCY, '2',
                         '--work-dir', str(work_dir), '--cfg-options',
-                        *DIGITS_OPTIONS, *MEASURED,
+                        *DIGITS_OPTIONS, *MEASURED, *EXPORT_TIMING,
                         f'{BUDGET}.latency_ms={LOOSE_MS}',
                         f'{BUDGET}.params={params}')
     log = proc.stdout + proc.stderr
@@ -254,8 +266,8 @@ def test_two_processes_measure_one_table(tmp_path):
     tables = sorted(work_dir.rglob('latency_table*'))
     assert tables == [work_dir / 'latency_table.json']
     table = LatencyTable.load(str(tables[0]))
-    assert table.network == ('DerivedNet(stem=cifar, channels=4, layers=4) '
-                             'at 32x32')
+    assert table.network == network_description(DIGITS_NET)
+    assert 'channels=4, layers=4' in table.network
     assert (table.device.runtime, table.device.threads) == ('pytorch', 1)
     assert (table.notes['warmup'], table.notes['repeats']) == (1, 2)
     counted = budget_lines(log)
@@ -291,6 +303,7 @@ def test_mobile_latency_config_at_tiny_scale(imagenet_root,  # noqa: F811
     work_dir = tmp_path / 'work'
     proc = run_tool('tools/train.py', MOBILE_LATENCY, '--work-dir',
                     str(work_dir), '--cfg-options', *data, *MOBILE_MODEL,
+                    *EXPORT_TIMING,
                     'train_cfg.max_epochs=2',
                     'train_cfg.stages.termination.max_search_epochs=1',
                     'train_cfg.stages.export.check_learned=False',
