@@ -21,8 +21,10 @@ by dynamic programming over the nodes on Pareto frontiers:
 3. the best complete choice that fits is read back.
 
 Every dropped partial choice has a kept one that is at least as good under
-every completion, so the result is optimal. A greedy feasible choice gives
-a value the optimum reaches at least; partial choices that cannot reach it
+every completion, so the result is optimal. A feasible choice found by a
+Lagrangian sweep (every node maximising value less a multiple of its
+scaled cost, for many multiples at once) gives a value the optimum
+reaches at least; partial choices that cannot reach it
 even with every remaining node's best edges are dropped early, which keeps
 the frontiers small. Ties go to the cheaper choice, then to a fixed order
 of the frontier, so the selection is deterministic.
@@ -327,6 +329,7 @@ def select_supports_within_budget(
         np.array([opt[2].max() for opt in options] + [0.])[::-1])[::-1][1:]
     # computed when a frontier grows large enough to be worth pruning
     floor_value = -np.inf
+    floor_tried = False
     state_cost = np.zeros((1, len(constrained)))
     state_value = np.zeros(1)
     state_choice = np.zeros((1, 0), dtype=np.int64)
@@ -340,8 +343,9 @@ def select_supports_within_budget(
         # fits with the cheapest completion, and can still reach the value
         # of a known feasible choice (the margin keeps ties and rounding)
         fits = (new_cost + rest[j] <= room).all(1)
-        if floor_value == -np.inf and fits.sum() > 256:
-            floor_value = _greedy_value(options, room)
+        if not floor_tried and fits.sum() > 256:
+            floor_tried = True
+            floor_value = _lagrangian_value(options, room)
         if floor_value > -np.inf:
             fits &= new_value + best_rest[j] >= floor_value - 1e-9 * (
                 1. + abs(floor_value))
@@ -378,38 +382,34 @@ def select_supports_within_budget(
                             False)
 
 
-def _greedy_value(options: List[tuple], room: np.ndarray) -> float:
-    """The value of a feasible choice found greedily (-inf if none is
-    found), a lower bound on the optimum that lets the search drop partial
-    choices that cannot beat it.
+def _lagrangian_value(options: List[tuple], room: np.ndarray,
+                      multipliers: int = 65) -> float:
+    """The best value of the feasible choices a Lagrangian sweep finds
+    (-inf if none fits), a lower bound on the optimum that lets the search
+    drop partial choices that cannot beat it.
 
-    Starting from each node's most valuable option, while the choice
-    exceeds the budget, one node moves to a cheaper option: the move that
-    loses the least value per unit of excess removed (costs scaled by the
-    room of each metric).
+    Every node takes the option of the largest ``value - lam * cost``, the
+    cost being the sum over the bounded metrics of the option's cost
+    scaled by the metric's room, for a geometric range of ``lam`` at once;
+    of those choices, the most valuable one that fits gives the bound.
     """
-    picks = [int(np.argmax(opt[2])) for opt in options]
-    scale = np.maximum(np.abs(room), 1.)
-    for _ in range(sum(opt[1].shape[0] for opt in options)):
-        cost = sum(opt[1][p] for opt, p in zip(options, picks))
-        excess = np.maximum(cost - room, 0.) / scale
-        if not excess.any():
-            return float(sum(opt[2][p] for opt, p in zip(options, picks)))
-        best = None
-        for j, (opt, p) in enumerate(zip(options, picks)):
-            gain = (np.minimum((opt[1][p] - opt[1]) / scale,
-                               excess)).clip(min=0.).sum(1)
-            loss = opt[2][p] - opt[2]
-            useful = np.flatnonzero(gain > 0)
-            if len(useful):
-                ratio = loss[useful] / gain[useful]
-                i = useful[int(np.argmin(ratio))]
-                if best is None or ratio.min() < best[0]:
-                    best = (ratio.min(), j, i)
-        if best is None:
-            break
-        picks[best[1]] = int(best[2])
-    return -np.inf
+    scale = np.maximum(np.abs(room), np.finfo(np.float64).tiny)
+    weighted = [opt[1] @ (1. / scale) for opt in options]
+    value_range = sum(float(np.ptp(opt[2])) for opt in options)
+    cost_range = sum(float(np.ptp(w)) for w in weighted)
+    if cost_range == 0. or value_range == 0.:
+        lams = np.array([0.])
+    else:
+        lams = np.concatenate([[0.], value_range / cost_range * np.logspace(
+            -8, 8, multipliers, base=2.)])
+    total_cost = np.zeros((len(lams), len(room)))
+    total_value = np.zeros(len(lams))
+    for (_, cost, value), w in zip(options, weighted):
+        picks = np.argmax(value[None] - lams[:, None] * w[None], axis=1)
+        total_cost += cost[picks]
+        total_value += value[picks]
+    fits = (total_cost <= room).all(1)
+    return float(total_value[fits].max()) if fits.any() else -np.inf
 
 
 def _kept(values: List[np.ndarray], supports: List[np.ndarray]) -> float:
