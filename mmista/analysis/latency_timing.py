@@ -94,7 +94,7 @@ def this_device(runtime: str, device: str, threads: int,
     """
     check_runtime(runtime, device, threads, batch)
     versions = dict(
-        torch=torch.__version__, python=platform.python_version())
+        torch=str(torch.__version__), python=platform.python_version())
     if runtime == 'onnxruntime':
         versions['onnxruntime'] = _onnxruntime().__version__
     if device == 'cuda':

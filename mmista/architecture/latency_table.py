@@ -200,6 +200,21 @@ class LatencyTable:
             self.edges[cell][(op, int(source))].median_ms
             for cell in CELL_TYPES for op, source in edges[cell])
 
+    def doubts(self) -> List[str]:
+        """What makes the table's predictions doubtful, one line each
+        (none for a sound table)."""
+        doubts = []
+        if self.fixed.median_ms < 0:
+            doubts.append(
+                f'the table\'s fixed part is negative '
+                f'({self.fixed.median_ms:.3f} ms): its ops timed alone add '
+                'up to more than the whole networks take (a busy machine, or '
+                'a network too small to time), so small networks are '
+                'predicted too fast; build it again on a quiet machine with '
+                'more --repeats, or correct it on whole networks with '
+                'tools/analysis_tools/latency_check.py --corrected FILE')
+        return doubts
+
     def check_device(self, here: DeviceRecord, what: str) -> None:
         """Refuses a table measured elsewhere for a comparison made here.
 

@@ -72,6 +72,8 @@ def build_resource_budget(runner, supernet, cfg: dict) -> ResourceBudget:
                                      shape, supernet.architecture.steps,
                                      supernet.architecture.sparsity)
         edge_costs = edge_costs.with_latency(table)
+        for doubt in table.doubts():
+            runner.logger.warning(f'Latency budget: {doubt}')
         table_note = (f'; latency predicted for {table.device.describe()} '
                       f'(table method {table.method})')
     budget = ResourceBudget(

@@ -3,6 +3,7 @@
 
 See docs/en/user_guides/latency_budget.md.
 """
+import json
 import os.path as osp
 import time
 from typing import Optional, Sequence, Union
@@ -18,6 +19,9 @@ MEASURE_KEYS = ('runtime', 'device', 'threads', 'batch', 'warmup', 'repeats')
 #: Where a table measured at the start of a search is saved, in the work
 #: directory.
 MEASURED_TABLE = 'latency_table.json'
+#: The message hub's key for that table: checkpoints carry it, so a run
+#: resumed anywhere decides with the table the interrupted run measured.
+TABLE_INFO = 'latency_table'
 
 
 def budget_latency_table(runner, model_cfg: dict,
@@ -35,9 +39,11 @@ def budget_latency_table(runner, model_cfg: dict,
             working directory or to the search config), or the settings
             of :data:`MEASURE_KEYS` to measure one on this machine now
             (rank 0 measures, every rank uses its table; it is saved as
-            ``latency_table.json`` in the work directory, and a resumed
-            run reads that file rather than measuring again, so that its
-            budget decides as the interrupted run's did).
+            ``latency_table.json`` in the work directory and kept in the
+            checkpoints, and a resumed run reads it from its checkpoint
+            (or, for a checkpoint without it, from the work directory's
+            file) rather than measuring again, so that its budget decides
+            as the interrupted run's did).
         shape (Sequence[int], optional): Input height [and width].
         steps (int): Intermediate nodes per cell.
         sparsity (int): Edges per node.
@@ -62,11 +68,21 @@ def budget_latency_table(runner, model_cfg: dict,
             f'unknown budget.latency_table keys {unknown}; measuring a '
             f'table takes {", ".join(MEASURE_KEYS)}')
     table = [None]
+    hub = getattr(runner, 'message_hub', None)
     if get_rank() == 0:
         path = osp.join(runner.work_dir, MEASURED_TABLE)
         resumed = bool(getattr(runner, '_resume', False)
                        or runner.cfg.get('resume'))
-        if resumed and osp.isfile(path):
+        kept = hub.get_info(TABLE_INFO) if hub is not None else None
+        if resumed and kept is not None:
+            measured = LatencyTable.from_dict(
+                kept, 'the latency table of the resumed checkpoint')
+            runner.logger.info(
+                'Latency table of the resumed run read from its checkpoint '
+                f'({measured.device.describe()})')
+            if not osp.isfile(path):
+                measured.save(path)
+        elif resumed and osp.isfile(path):
             measured = LatencyTable.load(path)
             runner.logger.info(
                 f'Latency table of the resumed run read from {path} '
@@ -76,9 +92,12 @@ def budget_latency_table(runner, model_cfg: dict,
                                 sparsity)
             measured.save(path)
             runner.logger.info(f'Latency table saved to {path}')
-        table = [measured.to_dict()]
+        # plain JSON data: checkpoints are read weights-only
+        table = [json.loads(json.dumps(measured.to_dict()))]
     if get_world_size() > 1:
         broadcast_object_list(table, src=0)
+    if hub is not None:
+        hub.update_info(TABLE_INFO, table[0])
     return LatencyTable.from_dict(table[0], 'the measured latency table')
 
 

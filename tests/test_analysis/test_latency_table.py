@@ -2,6 +2,7 @@
 """Latency tables built on this machine: every entry, probes predicted as
 the fixed part defines them, files, and the tool as a user types it."""
 import copy
+import dataclasses
 import json
 import math
 
@@ -177,3 +178,16 @@ def test_tool_errors_are_one_line(config, message, tmp_path):
     assert lines[-1].startswith('error: ') and message in lines[-1]
     assert 'Traceback' not in proc.stderr
     assert not (tmp_path / 'table.json').exists()
+
+
+def test_a_negative_fixed_part_is_doubted(table):
+    """A sound table has no doubts; one whose ops add up to more than the
+    whole networks says what to do."""
+    sound = dataclasses.replace(
+        table, fixed=dataclasses.replace(table.fixed, median_ms=.5))
+    assert sound.doubts() == []
+    doubtful = dataclasses.replace(
+        table, fixed=dataclasses.replace(table.fixed, median_ms=-.2))
+    (doubt, ) = doubtful.doubts()
+    assert 'fixed part is negative (-0.200 ms)' in doubt
+    assert 'latency_check.py --corrected' in doubt

@@ -161,8 +161,9 @@ def test_digits_export_is_within_the_latency_bound(digits_table,
 def test_resumed_search_reads_its_table_back(tmp_path):
     """Interrupted after epoch 1 (a binding params bound, a loose latency
     one: a table measured here may put any bound out of reach): the
-    resumed run reads the table the first part measured and saved, and
-    ends where an uninterrupted run with that table does."""
+    resumed run reads the table the first part measured from its
+    checkpoint (the work dir's copy deleted), and ends where an
+    uninterrupted run with that table does."""
     params = binding_bound(DIGITS_NET, 'params')
     options = [
         *DIGITS_OPTIONS, *EXPORT_TIMING, f'{BUDGET}.latency_ms={LOOSE_MS}',
@@ -173,7 +174,8 @@ def test_resumed_search_reads_its_table_back(tmp_path):
                      str(parts), '--cfg-options', *options, *MEASURED,
                      'train_cfg.max_epochs=1')
     saved = parts / 'latency_table.json'
-    measured = saved.read_bytes()
+    measured = json.loads(saved.read_text())
+    saved.unlink()
     second = run_tool('tools/train.py', DIGITS_LATENCY, '--work-dir',
                       str(parts), '--resume', '--cfg-options', *options,
                       *MEASURED)
@@ -181,9 +183,10 @@ def test_resumed_search_reads_its_table_back(tmp_path):
     assert 'Latency table measured with pytorch on cpu' in logs[0]
     assert f'Latency table saved to {saved}' in logs[0]
     assert 'resumed epoch: 1' in logs[1]
-    assert f'Latency table of the resumed run read from {saved}' in logs[1]
+    assert 'Latency table of the resumed run read from its checkpoint' in \
+        logs[1]
     assert 'Latency table measured' not in logs[1]
-    assert saved.read_bytes() == measured
+    assert json.loads(saved.read_text()) == measured
     table = LatencyTable.load(str(saved))
     assert (table.notes['warmup'], table.notes['repeats']) == (1, 2)
     for log in logs:

@@ -100,6 +100,8 @@ def main():
         table.save(args.out)
         print(f'latency table written to {args.out} '
               f'({time.perf_counter() - start:.1f} s)')
+        for doubt in table.doubts():
+            print(f'warning: {doubt}', file=sys.stderr)
 
 
 if __name__ == '__main__':
