@@ -24,8 +24,9 @@ from mmista.structures import CELL_TYPES, Genotype
 from .complexity import build_counted_model, input_shape
 from .edge_costs import (derived_backbone, network_description,
                          probe_genotypes, with_genotype)
-from .latency_timing import (Logits, network_input, runtime_overhead,
-                             this_device, time_module)
+from .latency_timing import (IntraOpThreads, Logits, build_timer,
+                             interleaved_timings, network_input,
+                             runtime_overhead, this_device)
 
 #: ``(op, source)``: source 0 is a cell input, 1 an intermediate node.
 EdgeKey = Tuple[str, int]
@@ -105,31 +106,51 @@ def op_inputs(model: nn.Module,
 
 
 class _OpTimer:
-    """Times op modules alone, once per op, stride and input shape."""
+    """Times op modules alone, once per op, stride and input shape, all of
+    them in turn (:func:`~mmista.analysis.latency_timing.
+    interleaved_timings`)."""
 
     def __init__(self, runtime: str, device: str, threads: int, warmup: int,
                  repeats: int, overhead: Optional[Timing]):
-        self.settings = (runtime, device, threads, warmup, repeats)
+        self.runtime, self.device, self.threads = runtime, device, threads
+        self.warmup, self.repeats = warmup, repeats
         self.overhead = overhead
+        self.modules: Dict[OpKey, nn.Module] = {}
         self.cache: Dict[OpKey, Timing] = {}
 
-    def __call__(self, key: OpKey, module: nn.Module) -> Timing:
-        if key not in self.cache:
-            generator = torch.Generator().manual_seed(0)
-            example = torch.randn(key[2], generator=generator)
-            timing = time_module(module, example, *self.settings)
+    def add(self, key: OpKey, module: nn.Module) -> None:
+        """Registers an op to time (the first module of each key)."""
+        self.modules.setdefault(key, module)
+
+    def time_all(self) -> None:
+        """Times every registered op not timed yet."""
+        keys = [key for key in self.modules if key not in self.cache]
+        generator = torch.Generator().manual_seed(0)
+        with IntraOpThreads(self.threads):
+            timers = [
+                build_timer(self.modules[key],
+                            torch.randn(key[2], generator=generator),
+                            self.runtime, self.device, self.threads)
+                for key in keys
+            ]
+            timings = interleaved_timings(timers, self.warmup, self.repeats)
+        for key, timing in zip(keys, timings):
             if self.overhead is not None:
                 timing = less_overhead(timing, self.overhead)
             self.cache[key] = timing
-        return self.cache[key]
+
+
+#: Per cell type, per ``(op, source)``, the op keys of that edge in every
+#: cell of the type.
+EdgeOps = Dict[str, Dict[EdgeKey, Tuple[OpKey, ...]]]
 
 
 def _probe_edges(model: nn.Module, genotype: Genotype, shapes: Dict,
-                 timer: _OpTimer
-                 ) -> Dict[str, Dict[EdgeKey, Timing]]:
-    """Per cell type, per ``(op, source)``, the probe's timing of that op
-    on one edge of every cell of the type (repeats checked alike)."""
-    found: Dict[str, Dict[EdgeKey, Timing]] = {}
+                 timer: _OpTimer) -> EdgeOps:
+    """Registers a probe's ops with ``timer``; per cell type, per
+    ``(op, source)``, the op keys of that edge in every cell of the type
+    (repeats checked alike)."""
+    found: EdgeOps = {}
     specs = model.backbone.cell_specs
     cells = model.backbone.cells
     for cell_type in CELL_TYPES:
@@ -137,7 +158,6 @@ def _probe_edges(model: nn.Module, genotype: Genotype, shapes: Dict,
         same_type = [
             i for i, s in enumerate(specs) if s.reduction == reduction
         ]
-        seen: Dict[EdgeKey, tuple] = {}
         found[cell_type] = {}
         for position, (op, index) in enumerate(getattr(genotype, cell_type)):
             key = (op, int(index >= 2))
@@ -145,17 +165,16 @@ def _probe_edges(model: nn.Module, genotype: Genotype, shapes: Dict,
             op_keys = tuple(
                 (op, stride, tuple(shapes[cells[i].ops[position]]))
                 for i in same_type)
-            if seen.setdefault(key, op_keys) != op_keys:
+            seen = found[cell_type].setdefault(key, op_keys)
+            if seen != op_keys:
                 raise RuntimeError(
                     f'{cell_type} cells: {op} from a '
                     f'{"node" if key[1] else "cell input"} gets inputs '
-                    f'{[k[2] for k in seen[key]]} at one edge and '
+                    f'{[k[2] for k in seen]} at one edge and '
                     f'{[k[2] for k in op_keys]} at another; a latency table '
                     'needs edges that depend on the op and stride only')
-            found[cell_type][key] = sum_timings([
-                timer(op_key, cells[i].ops[position])
-                for op_key, i in zip(op_keys, same_type)
-            ])
+            for op_key, i in zip(op_keys, same_type):
+                timer.add(op_key, cells[i].ops[position])
     return found
 
 
@@ -218,20 +237,33 @@ def build_latency_table(model_cfg: dict,
                                 repeats)
     timer = _OpTimer(runtime, device, threads, warmup, repeats,
                      overhead if subtract_overhead else None)
-    edges: Dict[str, Dict[EdgeKey, Timing]] = {c: {} for c in CELL_TYPES}
-    probes = []
+    edge_ops: EdgeOps = {c: {} for c in CELL_TYPES}
+    genotypes, models = [], []
     for probe in probe_genotypes(steps, sparsity):
         genotype = probe_genotype(probe, steps, sparsity)
-        cfg = with_genotype(model_cfg, genotype)
-        model = build_counted_model(cfg)
+        model = build_counted_model(with_genotype(model_cfg, genotype))
         found = _probe_edges(model, genotype, op_inputs(model, example),
                              timer)
         for cell_type in CELL_TYPES:
-            for key, timing in found[cell_type].items():
-                edges[cell_type].setdefault(key, timing)
-        measured = time_module(
-            Logits(model), example, runtime, device, threads, warmup,
-            network_repeats)
+            for key, op_keys in found[cell_type].items():
+                edge_ops[cell_type].setdefault(key, op_keys)
+        genotypes.append(genotype)
+        models.append(model)
+    timer.time_all()
+    edges: Dict[str, Dict[EdgeKey, Timing]] = {
+        cell: {
+            key: sum_timings([timer.cache[k] for k in op_keys])
+            for key, op_keys in edge_ops[cell].items()
+        }
+        for cell in CELL_TYPES
+    }
+    with IntraOpThreads(threads):
+        measured_probes = interleaved_timings([
+            build_timer(Logits(model), example, runtime, device, threads)
+            for model in models
+        ], warmup, network_repeats)
+    probes = []
+    for genotype, measured in zip(genotypes, measured_probes):
         edge_sum = sum_timings([
             edges[cell][(op, int(index >= 2))] for cell in CELL_TYPES
             for op, index in getattr(genotype, cell)

@@ -117,7 +117,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or 'unknown cpu'
 
 
-class _Threads:
+class IntraOpThreads:
     """Sets PyTorch's intra-op threads for a while (restored after)."""
 
     def __init__(self, threads: int):
@@ -268,6 +268,54 @@ def timer_samples(timer: Timer, warmup: int, repeats: int) -> List[float]:
     return [timer() for _ in range(repeats)]
 
 
+#: Rounds of :func:`interleaved_timings`: each timer's runs are split into
+#: this many chunks, taken in turn with the other timers'.
+ROUNDS = 5
+
+
+def interleaved_timings(timers: Sequence[Timer],
+                        warmup: int,
+                        repeats: int,
+                        rounds: int = ROUNDS) -> List[Timing]:
+    """Times several things in turn, so that the machine's drift (other
+    work, clock changes) falls on all of them alike.
+
+    Every timer is warmed up ``warmup`` times; then, in each of ``rounds``
+    rounds (the order rotated by one every round), every timer runs once
+    untimed (its caches warm again after the others ran) and then a chunk
+    of its ``repeats`` timed runs.
+
+    Args:
+        timers (Sequence[Timer]): What to time.
+        warmup (int): Untimed runs of each first.
+        repeats (int): Timed runs of each (at least ``rounds`` are spread
+            over the rounds; fewer are taken in as many rounds).
+        rounds (int): Rounds. Defaults to :data:`ROUNDS`.
+
+    Returns:
+        list[Timing]: Per timer, the statistics of its ``repeats`` runs.
+
+    Raises:
+        UserError: ``warmup`` below 0 or ``repeats`` below 1.
+    """
+    if warmup < 0 or repeats < 1:
+        raise UserError(f'warmup must be >= 0 and repeats >= 1, got '
+                        f'{warmup} and {repeats}')
+    rounds = max(1, min(int(rounds), repeats))
+    chunks = [repeats // rounds + (r < repeats % rounds)
+              for r in range(rounds)]
+    samples: List[List[float]] = [[] for _ in timers]
+    for timer in timers:
+        for _ in range(warmup):
+            timer()
+    for r, chunk in enumerate(chunks):
+        for k in range(len(timers)):
+            i = (k + r) % len(timers)
+            timers[i]()
+            samples[i].extend(timers[i]() for _ in range(chunk))
+    return [Timing.of(s) for s in samples]
+
+
 def run_timer(timer: Timer, warmup: int, repeats: int) -> Timing:
     """``warmup`` untimed runs, then the statistics of ``repeats`` runs."""
     return Timing.of(timer_samples(timer, warmup, repeats))
@@ -299,7 +347,7 @@ def time_model_file(path: str, example: torch.Tensor, device: str,
         raise UserError(f'{path}: only .onnx and .pt2 models can be timed')
     check_runtime('onnxruntime' if onnx else 'pytorch', device, threads,
                   int(example.shape[0]))
-    with _Threads(threads):
+    with IntraOpThreads(threads):
         if onnx:
             timer = onnx_file_timer(path, example, device, threads)
         else:
@@ -346,7 +394,7 @@ def time_module(module: nn.Module,
         UserError: See :func:`check_runtime`; warmup below 0 or repeats
             below 1.
     """
-    with _Threads(threads):
+    with IntraOpThreads(threads):
         timer = build_timer(module, example, runtime, device, threads)
         return run_timer(timer, warmup, repeats)
 
@@ -410,6 +458,43 @@ def measure_network_latency(model_cfg: dict,
                        runtime, device, threads, warmup, repeats)
 
 
+def measure_networks(model_cfgs: Sequence[dict],
+                     runtime: str,
+                     device: str,
+                     threads: int,
+                     batch: int,
+                     warmup: int,
+                     repeats: int,
+                     shape: Optional[Sequence[int]] = None,
+                     rounds: int = ROUNDS) -> List[Timing]:
+    """Times whole classifiers in turn (:func:`interleaved_timings`), so
+    that they are compared under the same conditions.
+
+    Args:
+        model_cfgs (Sequence[dict]): The classifier configs (one input
+            size).
+        runtime, device, threads, batch, warmup, repeats, shape: As
+            :func:`measure_network_latency`.
+        rounds (int): Rounds of the interleaving.
+
+    Returns:
+        list[Timing]: Milliseconds per forward, per network.
+
+    Raises:
+        UserError: See :func:`time_module`.
+    """
+    check_runtime(runtime, device, threads, batch)
+    if not model_cfgs:
+        return []
+    example = network_input(model_cfgs[0], batch, shape)
+    with IntraOpThreads(threads):
+        timers = [
+            build_timer(Logits(build_counted_model(cfg)), example, runtime,
+                        device, threads) for cfg in model_cfgs
+        ]
+        return interleaved_timings(timers, warmup, repeats, rounds)
+
+
 def measure_network_summary(model_cfg: dict,
                             runtime: str,
                             device: str,
@@ -428,7 +513,7 @@ def measure_network_summary(model_cfg: dict,
     check_runtime(runtime, device, threads, batch)
     model = Logits(build_counted_model(model_cfg))
     example = network_input(model_cfg, batch, shape)
-    with _Threads(threads):
+    with IntraOpThreads(threads):
         timer = build_timer(model, example, runtime, device, threads)
         return timing_summary(timer_samples(timer, warmup, repeats))
 
@@ -445,7 +530,8 @@ def runtime_overhead(runtime: str, device: str, threads: int,
 
 __all__ = [
     'Timer', 'check_runtime', 'this_device', 'cpu_model', 'build_timer',
-    'run_timer', 'time_module', 'measure_network_latency',
+    'run_timer', 'interleaved_timings', 'time_module',
+    'measure_network_latency', 'measure_networks',
     'measure_network_summary', 'timing_summary', 'network_input',
     'runtime_overhead', 'export_onnx', 'Logits', 'Nothing'
 ]

@@ -20,7 +20,8 @@ import numpy as np
 
 from mmista.architecture import LatencyTable, Timing, edges_of_genotype
 from mmista.evaluation import spearman_rho
-from mmista.structures import CELL_TYPES, PUBLISHED_GENOTYPES, Genotype
+from mmista.structures import (CANDIDATE_OPS, CELL_TYPES, NUM_OPS,
+                               PUBLISHED_GENOTYPES, Genotype)
 from .random_genotypes import sample_genotype
 
 
@@ -183,3 +184,103 @@ def _scaled(timing: Timing, scale: float) -> Timing:
     """A timing's statistics times ``scale``."""
     return Timing(timing.median_ms * scale, timing.mean_ms * scale,
                   timing.std_ms * abs(scale), timing.count)
+
+
+#: The ridge weights :func:`fit_edge_correction` chooses from, relative to
+#: the mean squared edge count of the fitted networks.
+RIDGES = tuple(np.logspace(-3, 3, 13))
+
+
+def edge_counts(genotype: Genotype) -> np.ndarray:
+    """A network's design row for per-edge least squares: 1 (the fixed
+    part), then per cell type, op and source how many edges it has."""
+    row = np.zeros(1 + len(CELL_TYPES) * NUM_OPS * 2)
+    row[0] = 1.
+    for c, (cell, edges) in enumerate(edges_of_genotype(genotype).items()):
+        for op, source in edges:
+            row[1 + (c * NUM_OPS + CANDIDATE_OPS.index(op)) * 2 + source] += 1
+    return row
+
+
+def _table_vector(table: LatencyTable) -> np.ndarray:
+    """The table's entries in the order of :func:`edge_counts`."""
+    return np.concatenate([[table.fixed.median_ms]] + [
+        table.edge_array(cell).reshape(-1) for cell in CELL_TYPES
+    ])
+
+
+def fit_edge_correction(table: LatencyTable,
+                        networks: Sequence[CheckedNetwork],
+                        ridges: Sequence[float] = RIDGES) -> LatencyTable:
+    """A table whose every entry is refitted on measured networks.
+
+    The model is the table's own, ``measured = fixed + sum of the
+    network's edge entries``, with every entry (the fixed part and each
+    cell type's op and source) a free parameter: ridge least squares on
+    the networks that are not held out, pulled towards the table's values
+    (so entries the networks say little about keep them), the ridge weight
+    chosen by leave-one-out error among ``ridges``. Entries are kept at
+    zero or above.
+
+    Args:
+        table (LatencyTable): The table to correct.
+        networks (Sequence[CheckedNetwork]): Measured networks; at least
+            two not held out.
+        ridges (Sequence[float]): Ridge weights to choose from, relative to
+            the fitted networks' mean squared edge count.
+
+    Returns:
+        LatencyTable: The refitted entries (their statistics' spread and
+        counts kept), method ``'<method>+edge_least_squares'``; the fit is
+        in its notes.
+
+    Raises:
+        ValueError: Fewer than two fitting networks.
+    """
+    fitted = [n for n in networks if not n.held_out]
+    if len(fitted) < 2:
+        raise ValueError(f'a correction needs at least two fitted networks, '
+                         f'got {len(fitted)}')
+    design = np.stack([edge_counts(n.genotype) for n in fitted])
+    measured = np.array([n.measured.median_ms for n in fitted])
+    prior = _table_vector(table)
+    residual = measured - design @ prior
+    gram = design.T @ design
+    unit = float(np.mean(np.sum(design**2, axis=1)))
+    best = None
+    for ridge in ridges:
+        inverse = np.linalg.inv(gram + ridge * unit * np.eye(len(prior)))
+        delta = inverse @ design.T @ residual
+        leverage = np.einsum('ij,jk,ik->i', design, inverse, design)
+        loo = (residual - design @ delta) / (1. - leverage)
+        error = float(np.mean(np.abs(loo) / measured)) * 100.
+        if best is None or error < best[0]:
+            best = (error, float(ridge), delta)
+    error, ridge, delta = best
+    entries = np.maximum(prior + delta, 0.)
+    flat = iter(entries[1:])
+    edges = {
+        cell: {(op, s): _valued(table.edges[cell][(op, s)], next(flat))
+               for op in CANDIDATE_OPS for s in (0, 1)}
+        for cell in CELL_TYPES
+    }
+    notes = dict(table.notes)
+    notes['edge_least_squares'] = dict(
+        ridge=ridge,
+        leave_one_out_mape=error,
+        networks=[n.name for n in fitted])
+    return LatencyTable(
+        device=table.device,
+        network=table.network,
+        input_shape=table.input_shape,
+        fixed=_valued(table.fixed, float(entries[0])),
+        edges=edges,
+        method=f'{table.method}+edge_least_squares',
+        notes=notes)
+
+
+def _valued(timing: Timing, median_ms: float) -> Timing:
+    """A timing with another median (and mean), its spread and count
+    kept."""
+    return Timing(float(median_ms), float(median_ms), timing.std_ms,
+                  timing.count)

@@ -7,10 +7,13 @@ network of CONFIG, the latency of ``--random`` random genotypes of the
 search space and of the published cells, measures each network whole on
 this machine with the table's runtime, threads and batch (a table from
 another device is refused), and prints Spearman's rank correlation, the
-mean absolute percentage error and the worst network. A correction
-(``measured = a + b * edges``) is fitted by least squares on every other
-network and judged on the rest; ``--corrected FILE`` writes the corrected
-table. ``--out-dir`` receives ``latency_check.json`` (every network and
+mean absolute percentage error and the worst network. Two corrections are
+fitted on every other network and judged on the rest: an affine one
+(``measured = a + b * edges``, least squares) and a per-edge one (every
+entry refitted by ridge least squares towards the table's values);
+``--corrected FILE`` writes the one with the lower held-out error. The
+networks are measured in turn, in rounds, so that the machine's drift
+falls on all of them alike. ``--out-dir`` receives ``latency_check.json`` (every network and
 the figures) and ``latency_check.png`` (predicted against measured).
 """
 import argparse
@@ -23,10 +26,11 @@ import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.analysis.edge_costs import (derived_backbone, network_description,
                                         with_genotype)
 from mmista.analysis.latency_measurement import derived_network_cfg
-from mmista.analysis.latency_timing import measure_network_latency, this_device
+from mmista.analysis.latency_timing import measure_networks, this_device
 from mmista.analysis.latency_validation import (CheckedNetwork,
                                                 check_genotypes,
                                                 fit_correction,
+                                                fit_edge_correction,
                                                 prediction_errors)
 from mmista.architecture import LatencyTable, edges_of_genotype
 from mmista.cli import (add_cfg_options, fit_head_to_backbone, load_config,
@@ -64,29 +68,32 @@ def parse_args() -> argparse.Namespace:
 
 def measure(model_cfg: dict, table: LatencyTable, genotypes, warmup: int,
             repeats: int) -> list:
-    """Predicts and measures every genotype; every other one (from the
+    """Predicts and measures every genotype, all networks in turn (so that
+    the machine's drift falls on all alike); every other one (from the
     second) is held out from the correction."""
     device = table.device
+    start = time.perf_counter()
+    timings = measure_networks(
+        [with_genotype(model_cfg, genotype) for _, genotype in genotypes],
+        runtime=device.runtime,
+        device=device.device,
+        threads=device.threads,
+        batch=device.batch,
+        warmup=warmup,
+        repeats=repeats,
+        shape=list(table.input_shape[2:]))
     networks = []
-    for i, (name, genotype) in enumerate(genotypes):
-        start = time.perf_counter()
-        measured = measure_network_latency(
-            with_genotype(model_cfg, genotype),
-            runtime=device.runtime,
-            device=device.device,
-            threads=device.threads,
-            batch=device.batch,
-            warmup=warmup,
-            repeats=repeats,
-            shape=list(table.input_shape[2:]))
+    for i, ((name, genotype), measured) in enumerate(zip(genotypes,
+                                                         timings)):
         network = CheckedNetwork(
             name, genotype, table.predict(edges_of_genotype(genotype)),
             measured, held_out=i % 2 == 1)
         networks.append(network)
         print(f'{name:>32}: predicted {network.predicted_ms:8.3f} ms, '
               f'measured {measured.median_ms:8.3f} ± {measured.std_ms:.3f} '
-              f'ms ({network.error_percent:+.1f}%) '
-              f'[{time.perf_counter() - start:.1f} s]', flush=True)
+              f'ms ({network.error_percent:+.1f}%)')
+    print(f'{len(networks)} networks measured in '
+          f'{time.perf_counter() - start:.1f} s', flush=True)
     return networks
 
 
@@ -136,25 +143,37 @@ def main():
         print(f'checking {table.network} with {device.describe()}')
         networks = measure(model_cfg, table, genotypes, args.warmup,
                            args.repeats)
-        corrected = fit_correction(table, networks)
-        corrected_ms = [
-            corrected.predict(edges_of_genotype(n.genotype)) for n in networks
-        ]
         held = [i for i, n in enumerate(networks) if n.held_out]
+        held_networks = [networks[i] for i in held]
         figures = dict(
             additive=prediction_errors(networks),
-            additive_held_out=prediction_errors([networks[i] for i in held]),
-            corrected_held_out=prediction_errors(
-                [networks[i] for i in held], [corrected_ms[i] for i in held]),
-            correction=corrected.notes['least_squares'])
+            additive_held_out=prediction_errors(held_networks))
         print(summary_line('additive table, all', figures['additive']))
         print(summary_line('additive table, held out',
                            figures['additive_held_out']))
-        print(summary_line('corrected table, held out',
-                           figures['corrected_held_out']))
+        corrections = {}
+        for label, fit, notes in (
+                ('affine', fit_correction, 'least_squares'),
+                ('per_edge', fit_edge_correction, 'edge_least_squares')):
+            fitted = fit(table, networks)
+            predicted = [
+                fitted.predict(edges_of_genotype(n.genotype))
+                for n in networks
+            ]
+            figures[f'{label}_held_out'] = prediction_errors(
+                held_networks, [predicted[i] for i in held])
+            figures[f'{label}_fit'] = fitted.notes[notes]
+            corrections[label] = (fitted, predicted)
+            print(summary_line(f'{label.replace("_", "-")} corrected table, '
+                               'held out', figures[f'{label}_held_out']))
+        chosen = min(corrections,
+                     key=lambda c: figures[f'{c}_held_out']['mape'])
+        figures['chosen_correction'] = chosen
+        corrected, corrected_ms = corrections[chosen]
         if args.corrected:
             corrected.save(args.corrected)
-            print(f'corrected table written to {args.corrected}')
+            print(f'corrected table ({chosen.replace("_", "-")}, the lower '
+                  f'held-out MAPE) written to {args.corrected}')
         if args.out_dir:
             write_results(args.out_dir, table, networks, corrected_ms,
                           figures)
