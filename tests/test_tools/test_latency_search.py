@@ -38,6 +38,7 @@ BUDGET = 'train_cfg.stages.recovery.budget'
 # The table measured when the search starts: PyTorch on one thread, few
 # timings (a second for the tiny network).
 MEASURED = [
+    f'{BUDGET}.latency_table._delete_=True',
     f'{BUDGET}.latency_table.runtime=pytorch',
     f'{BUDGET}.latency_table.warmup=1', f'{BUDGET}.latency_table.repeats=2'
 ]
@@ -325,3 +326,31 @@ def test_mobile_latency_config_at_tiny_scale(imagenet_root,  # noqa: F811
     assert 'nodes changed by the budget' in log
     exported = Genotype.from_json(work_dir / 'export' / 'genotype.json')
     assert table.predict(edges_of_genotype(exported)) <= latency
+
+
+@pytest.mark.parametrize('config, published', [
+    (DIGITS_LATENCY, 'ista_onestage_cifar10'),
+    (MOBILE_LATENCY, 'ista_onestage_imagenet'),
+])
+def test_shipped_tables_fit_their_configs(config, published):
+    """The latency table each config names is found beside it, was built
+    for the network the search exports and corrected on whole networks,
+    and the bound lies between the cheapest network the table allows and
+    the published cell of that network."""
+    import os.path as osp
+
+    from mmista.analysis.latency_measurement import derived_network_cfg
+    from mmista.structures import PUBLISHED_GENOTYPES
+    cfg = Config.fromfile(config)
+    budget = cfg.train_cfg.stages.recovery.budget
+    table = LatencyTable.load(
+        osp.join(osp.dirname(config), budget.latency_table))
+    model_cfg = derived_network_cfg(cfg)
+    assert table.network == network_description(model_cfg)
+    assert table.doubts() == []
+    assert table.method.startswith('ops+')
+    costs = measure_edge_costs(model_cfg).with_latency(table)
+    cheapest, _ = reachable_ends(costs, 'latency_ms')
+    published_ms = table.predict(
+        edges_of_genotype(PUBLISHED_GENOTYPES[published]))
+    assert cheapest < budget.latency_ms < published_ms
