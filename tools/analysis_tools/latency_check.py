@@ -13,8 +13,9 @@ fitted on every other network and judged on the rest: an affine one
 entry refitted by ridge least squares towards the table's values);
 ``--corrected FILE`` writes the one with the lower held-out error. The
 networks are measured in turn, in rounds, so that the machine's drift
-falls on all of them alike. ``--out-dir`` receives ``latency_check.json`` (every network and
-the figures) and ``latency_check.png`` (predicted against measured).
+falls on all of them alike. ``--out-dir`` receives ``latency_check.json``
+(every network and the figures) and ``latency_check.png`` (predicted
+against measured).
 """
 import argparse
 import json
