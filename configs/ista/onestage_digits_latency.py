@@ -6,7 +6,7 @@
 # that CPU, the one these docs were measured on.
 #
 # The table (configs/latency_tables/) was built there with
-# tools/analysis_tools/latency_table.py and corrected on 20 whole networks
+# tools/analysis_tools/latency_table.py and corrected on 23 whole networks
 # with tools/analysis_tools/latency_check.py --corrected; the search
 # predicts the latency on that CPU wherever it runs. For your own device,
 # build and correct a table there and give it here, or give
