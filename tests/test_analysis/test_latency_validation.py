@@ -154,3 +154,65 @@ def test_check_tool_refuses_a_table_that_does_not_fit(tmp_path, change,
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith('error: ') and message in lines[-1]
     assert 'Traceback' not in proc.stderr
+
+
+def test_the_per_edge_correction_learns_entries_the_table_got_wrong():
+    """Networks measured with a true table that differs from the built one
+    in two entries: the per-edge fit moves the held-out predictions
+    towards the truth, and an exact table is left (nearly) as it is."""
+    import dataclasses
+
+    from mmista.analysis.latency_validation import fit_edge_correction
+    built = make_table()
+    truth = make_table(fixed=1.0)
+    truth.edges['normal'][('sep_conv_3x3', 0)] = Timing.of([0.9] * 3)
+    truth.edges['reduce'][('max_pool_3x3', 1)] = Timing.of([0.05] * 3)
+    networks = []
+    for i, (name, genotype) in enumerate(check_genotypes(80, 1, 4, 2, {})):
+        edges = edges_of_genotype(genotype)
+        networks.append(
+            CheckedNetwork(name, genotype, built.predict(edges),
+                           Timing.of([truth.predict(edges)]),
+                           held_out=i % 2 == 1))
+    corrected = fit_edge_correction(built, networks)
+    assert corrected.method == 'ops+edge_least_squares'
+    assert corrected.notes['edge_least_squares']['ridge'] > 0
+    held = [n for n in networks if n.held_out]
+    before = prediction_errors(held)['mape']
+    after = prediction_errors(held, [
+        corrected.predict(edges_of_genotype(n.genotype)) for n in held
+    ])['mape']
+    assert after < before / 3
+    # (every network has 8 edges per cell type, so the fixed part and a
+    # shift of a cell type's entries are one direction: only predictions
+    # are identified, not each entry)
+    assert all(t.median_ms >= 0 for cell in CELL_TYPES
+               for t in corrected.edges[cell].values())
+    # measured as the table predicts: the entries stay where they were
+    exact = [dataclasses.replace(n, measured=Timing.of([n.predicted_ms]))
+             for n in networks]
+    kept = fit_edge_correction(built, exact)
+    assert kept.fixed.median_ms == pytest.approx(built.fixed.median_ms,
+                                                 abs=1e-6)
+
+
+def test_interleaved_timings_take_every_run_in_rounds():
+    """Each timer runs warm-up, then one untimed run and a chunk per round,
+    in an order that rotates; every timed run is counted."""
+    from mmista.analysis.latency_timing import interleaved_timings
+    calls = []
+
+    def timer(name, value):
+        def run():
+            calls.append(name)
+            return value
+        return run
+
+    timings = interleaved_timings([timer('a', 1.), timer('b', 2.)],
+                                  warmup=1, repeats=7, rounds=3)
+    assert [t.count for t in timings] == [7, 7]
+    assert [t.median_ms for t in timings] == [1., 2.]
+    # warm-up a, b; round 0: a (1 + 3), b (1 + 3); round 1 starts with b
+    assert calls[:10] == ['a', 'b'] + ['a'] * 4 + ['b'] * 4
+    assert calls[10] == 'b'
+    assert len(calls) == 2 * (1 + 3 + 7)
