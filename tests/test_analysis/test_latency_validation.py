@@ -109,18 +109,29 @@ def test_check_tool_as_a_user_types_it(tmp_path):
                     '--repeats', '3', '--out-dir', str(out), '--corrected',
                     str(tmp_path / 'corrected.json'), '--cfg-options', *TINY)
     assert 'additive table, all (8 networks): Spearman' in proc.stdout
-    assert 'corrected table, held out (4 networks)' in proc.stdout
+    assert 'affine corrected table, held out (4 networks)' in proc.stdout
+    assert 'per-edge corrected table, held out (4 networks)' in proc.stdout
     result = json.loads((out / 'latency_check.json').read_text())
     assert [n['name'] for n in result['networks']][:3] == [
         'random 0', 'random 1', 'random 2'
     ]
     assert all(n['measured']['count'] == 3 for n in result['networks'])
     assert (out / 'latency_check.png').stat().st_size > 10_000
+    # the written correction is the one of the lower held-out MAPE, and
+    # the networks' corrected_ms are its predictions
+    figures = result['figures']
+    chosen = figures['chosen_correction']
+    others = {'affine', 'per_edge'} - {chosen}
+    assert figures[f'{chosen}_held_out']['mape'] <= min(
+        figures[f'{c}_held_out']['mape'] for c in others)
     corrected = LatencyTable.load(str(tmp_path / 'corrected.json'))
-    assert corrected.method == 'ops+least_squares'
+    assert corrected.method == {
+        'affine': 'ops+least_squares',
+        'per_edge': 'ops+edge_least_squares'
+    }[chosen]
+    assert f'corrected table ({chosen.replace("_", "-")}' in proc.stdout
     held = [n for n in result['networks'] if n['held_out']]
-    figures = result['figures']['corrected_held_out']
-    assert figures['mape'] == pytest.approx(
+    assert figures[f'{chosen}_held_out']['mape'] == pytest.approx(
         np.mean([
             abs(100 * (n['corrected_ms'] - n['measured']['median_ms']) /
                 n['measured']['median_ms']) for n in held
