@@ -25,7 +25,6 @@ def test_search_exports_its_latency(tmp_path):
     proc = run_tool('tools/train.py', DIGITS_BUDGET, '--work-dir',
                     str(work_dir), '--cfg-options', *DIGITS_OPTIONS,
                     f'{BUDGET}.latency_ms=1000',
-                    f'{BUDGET}.latency_table._delete_=True',
                     f'{BUDGET}.latency_table.runtime=pytorch',
                     f'{BUDGET}.latency_table.warmup=0',
                     f'{BUDGET}.latency_table.repeats=1',
