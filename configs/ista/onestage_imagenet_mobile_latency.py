@@ -2,9 +2,9 @@
 # multiply-adds at 224x224 and, with them, at most 12 ms per image with ONNX
 # Runtime on one thread, batch 1, on the CPU of the latency table it reads
 # (configs/latency_tables/, built with tools/analysis_tools/latency_table.py
-# on the CPU these docs were measured on and corrected on 20 whole networks
+# on the CPU these docs were measured on and corrected on 23 whole networks
 # with latency_check.py --corrected). The published one-stage ImageNet cell
-# (configs/nets/ista_onestage_imagenet.py, 632M) took 17 ms there. The
+# (configs/nets/ista_onestage_imagenet.py, 632M) took 15.7 ms there. The
 # search predicts the latency on that CPU wherever it runs (on GPUs, for
 # instance). To search for another device, build and correct its table
 # there (docs/en/user_guides/latency_budget.md) and give it as
