@@ -5,7 +5,6 @@ See docs/en/method/resource_budget.md and
 docs/en/user_guides/resource_budget.md.
 """
 import copy
-import os.path as osp
 import time
 from typing import Optional, Union
 
@@ -16,6 +15,7 @@ from mmista.apis.export import exported_config
 from mmista.architecture import ResourceBudget
 from mmista.models import exported_backbone_cfg
 from .budget_latency import budget_latency_table
+from .config_paths import config_relative_candidates, first_file
 
 #: The keys of a ``budget`` config.
 BUDGET_KEYS = ('params', 'flops', 'latency_ms', 'latency_table', 'policy',
@@ -114,13 +114,10 @@ def _network_cfg(runner, supernet, network: Optional[Union[str,
 
 def _find_config(runner, path: str) -> str:
     """A config path as given, or relative to the run's config file."""
-    candidates = [path]
-    run_config = getattr(runner.cfg, 'filename', None)
-    if run_config and not osp.isabs(path):
-        candidates.append(osp.join(osp.dirname(run_config), path))
-    for candidate in candidates:
-        if osp.isfile(candidate):
-            return candidate
+    candidates = config_relative_candidates(runner, path)
+    found = first_file(candidates)
+    if found is not None:
+        return found
     raise FileNotFoundError(
         f'budget.network config {path!r} not found (tried '
         f'{", ".join(map(repr, candidates))}); give a path relative to the '

@@ -12,6 +12,7 @@ from mmengine.dist import broadcast_object_list, get_rank, get_world_size
 
 from mmista.architecture import LatencyTable, LatencyTableError
 from mmista.errors import ConfigError
+from .config_paths import config_relative_candidates, first_file
 
 #: The settings of a table measured at the start of a search (the options
 #: of ``tools/analysis_tools/latency_table.py``).
@@ -119,15 +120,14 @@ def _measure(runner, model_cfg: dict, spec: dict,
 
 def _find(runner, path: str) -> str:
     """A table path as given, or relative to the run's config file."""
-    run_config = getattr(runner.cfg, 'filename', None)
-    if osp.isfile(path) or osp.isabs(path) or not run_config:
-        return path
-    beside = osp.join(osp.dirname(run_config), path)
-    if osp.isfile(beside):
-        return beside
+    candidates = config_relative_candidates(runner, path)
+    found = first_file(candidates)
+    if found is not None or len(candidates) == 1:
+        # a table alone: LatencyTable.load says what is wrong with it
+        return found or path
     raise LatencyTableError(
-        f'latency table {path!r} not found (nor {beside!r}, beside the '
-        'config); build one with python tools/analysis_tools/'
+        f'latency table {path!r} not found (nor {candidates[1]!r}, beside '
+        'the config); build one with python tools/analysis_tools/'
         f'latency_table.py CONFIG --out {path}, or give '
         "budget.latency_table=dict(runtime='onnxruntime', threads=1) to "
         'measure it when the search starts')
