@@ -452,10 +452,9 @@ def measure_network_latency(model_cfg: dict,
     Raises:
         UserError: See :func:`time_module`.
     """
-    check_runtime(runtime, device, threads, batch)
-    model = Logits(build_counted_model(model_cfg))
-    return time_module(model, network_input(model_cfg, batch, shape),
-                       runtime, device, threads, warmup, repeats)
+    return Timing.of(
+        _network_samples(model_cfg, runtime, device, threads, batch, warmup,
+                         repeats, shape))
 
 
 def measure_networks(model_cfgs: Sequence[dict],
@@ -510,12 +509,22 @@ def measure_network_summary(model_cfg: dict,
     Raises:
         UserError: See :func:`time_module`.
     """
+    return timing_summary(
+        _network_samples(model_cfg, runtime, device, threads, batch, warmup,
+                         repeats, shape))
+
+
+def _network_samples(model_cfg: dict, runtime: str, device: str,
+                     threads: int, batch: int, warmup: int, repeats: int,
+                     shape: Optional[Sequence[int]]) -> List[float]:
+    """The milliseconds of ``repeats`` forwards of a whole classifier's
+    logits, after ``warmup`` untimed ones."""
     check_runtime(runtime, device, threads, batch)
     model = Logits(build_counted_model(model_cfg))
     example = network_input(model_cfg, batch, shape)
     with IntraOpThreads(threads):
         timer = build_timer(model, example, runtime, device, threads)
-        return timing_summary(timer_samples(timer, warmup, repeats))
+        return timer_samples(timer, warmup, repeats)
 
 
 def runtime_overhead(runtime: str, device: str, threads: int,

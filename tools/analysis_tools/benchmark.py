@@ -508,23 +508,22 @@ def halfway_budget(supernet: torch.nn.Module, edge_costs: EdgeCosts,
         })
 
 
-def time_budgeted_recovery(supernet: torch.nn.Module, genotype: dict,
+def time_budgeted_recovery(supernet: torch.nn.Module, edge_costs: EdgeCosts,
                            args: argparse.Namespace) -> dict:
     """Median milliseconds of one full recovery under a resource budget.
 
     The budget bounds the target network's parameters and multiply-adds
-    (at ``--image-size``) halfway between the cheapest reachable network
-    and the one of the first recovery's supports, so every timed recovery
-    solves the knapsack over both metrics.
+    (``edge_costs``, from :func:`target_edge_costs`) halfway between the
+    cheapest reachable network and the one of the first recovery's
+    supports, so every timed recovery solves the knapsack over both
+    metrics.
     """
-    budget = halfway_budget(supernet,
-                            target_edge_costs(supernet, genotype, args),
-                            ('params', 'flops'))
+    budget = halfway_budget(supernet, edge_costs, ('params', 'flops'))
     return time_solver(supernet, args.solvers[0], args, budget)
 
 
 def time_latency_budgeted_recoveries(supernet: torch.nn.Module,
-                                     genotype: dict,
+                                     genotype: dict, edge_costs: EdgeCosts,
                                      args: argparse.Namespace
                                      ) -> Dict[str, dict]:
     """Median milliseconds of one full recovery under each budget of
@@ -534,7 +533,8 @@ def time_latency_budgeted_recoveries(supernet: torch.nn.Module,
     (PyTorch on the CPU, one thread, batch 1, few timings: only its
     structure matters, not its figures; a fixed part below zero, which ops
     timed alone can give a network this small, is taken as zero so that
-    every bound is positive); every bound is set halfway, as in
+    every bound is positive) and added to ``edge_costs`` (the target's
+    parameters and multiply-adds); every bound is set halfway, as in
     :func:`time_budgeted_recovery`.
 
     Returns:
@@ -555,8 +555,8 @@ def time_latency_budgeted_recoveries(supernet: torch.nn.Module,
     if table.fixed.median_ms < 0:
         table = dataclasses.replace(
             table, fixed=dataclasses.replace(table.fixed, median_ms=0.))
-    edge_costs = target_edge_costs(supernet, genotype, args).with_latency(
-        table, 'the benchmark\'s latency table')
+    edge_costs = edge_costs.with_latency(table,
+                                         'the benchmark\'s latency table')
     report = {
         case: time_solver(supernet, args.solvers[0], args,
                           halfway_budget(supernet, edge_costs, metrics))
@@ -742,13 +742,14 @@ def measure_search(args: argparse.Namespace, device: torch.device,
         forward_host_syncs(ista[0], batch, device)
         if device.type == 'cuda' else None)
     recovery = time_recovery(ista[0].backbone, args, logger)
-    budgeted = time_budgeted_recovery(ista[0].backbone, genotype.to_dict(),
-                                      args)
+    edge_costs = target_edge_costs(ista[0].backbone, genotype.to_dict(),
+                                   args)
+    budgeted = time_budgeted_recovery(ista[0].backbone, edge_costs, args)
     logger.info(f'recovery under a resource budget: '
                 f'{budgeted["median_ms"]:.2f} ms (median); nodes the budget '
                 f'changed: {budgeted["changed_nodes"]}')
     latency_budgeted = time_latency_budgeted_recoveries(
-        ista[0].backbone, genotype.to_dict(), args)
+        ista[0].backbone, genotype.to_dict(), edge_costs, args)
     for case in LATENCY_CASES:
         logger.info(f'recovery under a {case} budget: '
                     f'{latency_budgeted[case]["median_ms"]:.2f} ms (median)')
