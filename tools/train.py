@@ -17,6 +17,7 @@ from mmista.cli import (add_runner_args, build_runner, check_train_config,
                         reported_errors, setup_cpu_distributed,
                         verify_checkpoint)
 from mmista.cli.data_root import set_data_root
+from mmista.cli.latency_here import measure_latency_here
 from mmista.fileio import check_writable
 from mmista.finite import NonFiniteError
 
@@ -50,6 +51,13 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='enable automatic-mixed-precision training (CUDA)')
     parser.add_argument(
+        '--measure-latency-table',
+        action='store_true',
+        help='measure the latency budget\'s table on this machine when '
+        'the search starts, with the runtime, threads and batch of the '
+        'table the config names, instead of reading that table (built on '
+        'another device)')
+    parser.add_argument(
         '--no-validate',
         action='store_true',
         help='do not evaluate checkpoints during training')
@@ -81,6 +89,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         for wrapper in wrappers:
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.measure_latency_table:
+        for line in measure_latency_here(cfg):
+            if os.environ.get('RANK', '0') == '0':
+                print(f'--measure-latency-table: {line}', file=sys.stderr,
+                      flush=True)
 
     if args.resume == 'auto':
         cfg.resume = True

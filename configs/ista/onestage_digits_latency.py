@@ -9,9 +9,9 @@
 # tools/analysis_tools/latency_table.py and corrected on 23 whole networks
 # with tools/analysis_tools/latency_check.py --corrected; the search
 # predicts the latency on that CPU wherever it runs. For your own device,
-# build and correct a table there and give it here, or give
-# latency_table=dict(runtime='onnxruntime', threads=1) to measure one on
-# the machine the search runs on (docs/en/user_guides/latency_budget.md).
+# build and correct a table there and give it here, or run with
+# --measure-latency-table to measure one on the machine the search runs on
+# (docs/en/user_guides/latency_budget.md).
 # After every recovery, the nodes whose top-2 edges would exceed the budget
 # keep the edges that retain the most |z| within it. The export records the
 # predicted latency and, on the table's CPU, the measured one

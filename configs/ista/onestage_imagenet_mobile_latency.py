@@ -8,7 +8,8 @@
 # search predicts the latency on that CPU wherever it runs (on GPUs, for
 # instance). To search for another device, build and correct its table
 # there (docs/en/user_guides/latency_budget.md) and give it as
-# latency_table.
+# latency_table, or run with --measure-latency-table to measure one on the
+# machine the search runs on.
 _base_ = ['./onestage_imagenet_mobile.py']
 
 train_cfg = dict(

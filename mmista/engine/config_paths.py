@@ -4,9 +4,25 @@ import os.path as osp
 from typing import List, Optional
 
 
-def config_relative_candidates(runner, path: str) -> List[str]:
+def paths_beside_config(config_file: Optional[str], path: str) -> List[str]:
     """Where a file a config names may be: the path as given and, for a
-    relative path in a run started from a config file, beside that file.
+    relative path of a config read from a file, beside that file.
+
+    Args:
+        config_file (str, optional): The config's own file, if any.
+        path (str): The path the config gives.
+
+    Returns:
+        list[str]: One or two candidates, in the order to try them.
+    """
+    candidates = [path]
+    if config_file and not osp.isabs(path):
+        candidates.append(osp.join(osp.dirname(config_file), path))
+    return candidates
+
+
+def config_relative_candidates(runner, path: str) -> List[str]:
+    """:func:`paths_beside_config` for the config of a run.
 
     Args:
         runner (Runner): The run (its ``cfg.filename``).
@@ -15,11 +31,7 @@ def config_relative_candidates(runner, path: str) -> List[str]:
     Returns:
         list[str]: One or two candidates, in the order to try them.
     """
-    candidates = [path]
-    run_config = getattr(runner.cfg, 'filename', None)
-    if run_config and not osp.isabs(path):
-        candidates.append(osp.join(osp.dirname(run_config), path))
-    return candidates
+    return paths_beside_config(getattr(runner.cfg, 'filename', None), path)
 
 
 def first_file(candidates: List[str]) -> Optional[str]:

@@ -354,3 +354,46 @@ def test_shipped_tables_fit_their_configs(config, published):
     published_ms = table.predict(
         edges_of_genotype(PUBLISHED_GENOTYPES[published]))
     assert cheapest < budget.latency_ms < published_ms
+
+
+def test_measure_latency_table_switch_measures_where_the_search_runs(
+        tmp_path):
+    """``--measure-latency-table`` on the shipped digits config: the table
+    is measured here, for the network the run searches (not the shipped
+    table's), with the shipped table's runtime, threads, batch and
+    timings; a loose bound (a table measured here may put the shipped
+    bound out of reach of a tiny network)."""
+    work_dir = tmp_path / 'work'
+    proc = run_tool('tools/train.py', DIGITS_LATENCY, '--work-dir',
+                    str(work_dir), '--measure-latency-table',
+                    '--cfg-options', *DIGITS_OPTIONS, *EXPORT_TIMING,
+                    f'{BUDGET}.latency_ms={LOOSE_MS}',
+                    'train_cfg.max_epochs=1')
+    log = proc.stdout + proc.stderr
+    assert (f'--measure-latency-table: {BUDGET}.latency_table: measured on '
+            "this machine when the search starts (runtime='onnxruntime'"
+            ) in proc.stderr
+    assert 'Latency table measured with onnxruntime on cpu' in log
+    table = LatencyTable.load(str(work_dir / 'latency_table.json'))
+    assert table.network == network_description(DIGITS_NET)
+    shipped = LatencyTable.load(
+        f'{REPO_ROOT}/configs/latency_tables/'
+        'onestage_digits_onnxruntime_1thread.json')
+    assert table.network != shipped.network
+    assert (table.device.runtime, table.device.threads,
+            table.device.batch) == ('onnxruntime', 1, 1)
+    assert (table.notes['warmup'], table.notes['repeats']) == (
+        shipped.notes['warmup'], shipped.notes['repeats'])
+    assert_predicted(log, table, work_dir / 'genotypes')
+
+
+def test_measure_latency_table_switch_without_a_latency_budget(tmp_path):
+    proc = run_tool('tools/train.py',
+                    f'{REPO_ROOT}/configs/ista/onestage_digits_budget.py',
+                    '--work-dir', str(tmp_path / 'work'),
+                    '--measure-latency-table', check=False)
+    assert proc.returncode != 0
+    assert 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        'error: --measure-latency-table: this config has no latency budget')
+    assert not (tmp_path / 'work').exists()
