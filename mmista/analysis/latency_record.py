@@ -13,6 +13,9 @@ from mmista.structures import Genotype
 from .edge_costs import derived_backbone, network_description, with_genotype
 from .latency_timing import measure_network_summary, this_device
 
+#: The file of an export's latency record, beside its ``genotype.json``.
+LATENCY_FILE = 'latency.json'
+
 
 def export_latency_record(model_cfg: dict,
                           genotype: Genotype,
@@ -135,6 +138,59 @@ def measure_command(device: DeviceRecord, export_dir: str) -> str:
     return (f'python tools/deployment/convert.py {export_dir} --time '
             f'--threads {device.threads} --time-batch {device.batch} '
             f'(or check the table there with {check})')
+
+
+def deployed_against_budget(record: dict, runtime: str, threads: int,
+                            batch: int, median_ms: float) -> Optional[dict]:
+    """How a converted model's measured latency compares with the latency
+    budget of the search that exported it (its ``latency.json``).
+
+    The export's record predicts and measures the network as the latency
+    table times it (a fixed-shape graph of the logits); the converted file
+    (normalisation inside, a dynamic batch size, another exporter) may run
+    at another speed, and it is what a deployment runs.
+
+    Args:
+        record (dict): The export's record
+            (:func:`export_latency_record`).
+        runtime (str): The runtime the file was timed with.
+        threads (int): Its intra-op threads.
+        batch (int): Images per run.
+        median_ms (float): The file's median milliseconds.
+
+    Returns:
+        dict | None: ``budget_ms``, ``median_ms``, ``within_budget`` and
+        ``line`` (what to print), or None when there is no budget or the
+        file was not timed as the table's device times (another runtime,
+        processor, threads or batch): then the two do not compare.
+    """
+    budget = record.get('budget_ms')
+    table = record['table']['device']
+    if budget is None or table.get('device') != 'cpu':
+        return None
+    try:
+        here = this_device(runtime, 'cpu', threads, batch)
+    except UserError:
+        return None
+    if DeviceRecord(**table).differences(here):
+        return None
+    within = bool(median_ms <= budget)
+    line = (f'the search\'s latency budget {budget:.3f} ms (latency.json: '
+            f'predicted {record["predicted_ms"]:.3f} ms')
+    measured = record.get('measured')
+    if measured is not None:
+        line += (f', measured {measured["median_ms"]:.3f} ms as the table '
+                 'times the network')
+    line += f'): this file\'s median {median_ms:.3f} ms is '
+    if within:
+        line += 'within it'
+    else:
+        excess = 100 * (median_ms - budget) / budget
+        line += (f'over it by {excess:.1f}%; search again with a lower '
+                 'latency_ms, or time the file again on a quiet machine '
+                 '(more --repeats)')
+    return dict(budget_ms=float(budget), median_ms=float(median_ms),
+                within_budget=within, line=line)
 
 
 def describe_latency_record(record: dict) -> str:

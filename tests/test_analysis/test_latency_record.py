@@ -8,7 +8,8 @@ import pytest
 from mmengine.config import Config
 
 from mmista.analysis.edge_costs import network_description
-from mmista.analysis.latency_record import (describe_latency_record,
+from mmista.analysis.latency_record import (deployed_against_budget,
+                                            describe_latency_record,
                                             export_latency_record)
 from mmista.analysis.latency_timing import this_device
 from mmista.architecture import LatencyTable, LatencyTableError, Timing
@@ -116,3 +117,34 @@ def test_table_of_another_network_is_refused():
     assert '\n' not in message
     assert 'layers=3) at 16x16' in message
     assert 'layers=3, bn_append) at 16x16' in message
+
+
+def test_converted_file_against_the_budget():
+    """A converted file timed as the table's device times compares with
+    the budget (within, or over it with the excess and what to do); timed
+    otherwise, or without a budget, it does not."""
+    model_cfg = tiny_model_cfg()
+    genotype = get_genotype(model_cfg['backbone']['genotype'])
+    record = export_latency_record(
+        model_cfg, genotype, tiny_table(model_cfg), budget_ms=2.0,
+        measure=False)
+    within = deployed_against_budget(record, 'pytorch', 1, 1, 1.5)
+    assert within['within_budget'] is True
+    assert (within['budget_ms'], within['median_ms']) == (2.0, 1.5)
+    assert within['line'].startswith(
+        "the search's latency budget 2.000 ms (latency.json: predicted "
+        f'{record["predicted_ms"]:.3f} ms): this file\'s median 1.500 ms is '
+        'within it')
+    over = deployed_against_budget(record, 'pytorch', 1, 1, 2.5)
+    assert over['within_budget'] is False
+    assert 'over it by 25.0%; search again with a lower latency_ms' in \
+        over['line']
+    # another runtime, thread count or batch: not comparable
+    assert deployed_against_budget(record, 'pytorch', 2, 1, 1.5) is None
+    assert deployed_against_budget(record, 'pytorch', 1, 4, 1.5) is None
+    elsewhere = dict(record, table=dict(
+        record['table'],
+        device=dict(record['table']['device'], processor='another cpu')))
+    assert deployed_against_budget(elsewhere, 'pytorch', 1, 1, 1.5) is None
+    unbounded = dict(record, budget_ms=None)
+    assert deployed_against_budget(unbounded, 'pytorch', 1, 1, 1.5) is None

@@ -5,6 +5,7 @@ on this machine, the network measured here against the bound."""
 import json
 import re
 
+import pytest
 from mmengine.config import Config
 
 from mmista.analysis.edge_costs import network_description
@@ -47,3 +48,15 @@ def test_search_exports_its_latency(tmp_path):
     assert line, log[-3000:]
     assert float(line[1]) == round(record['predicted_ms'], 2)
     assert float(line[2]) == round(record['measured']['median_ms'], 2)
+
+    # the converted file, timed as the table's device times, against the
+    # search's budget
+    proc = run_tool('tools/deployment/convert.py', str(export),
+                    '--formats', 'torch_export', '--time', '--warmup', '1',
+                    '--repeats', '3')
+    timing = json.loads(proc.stdout.strip().splitlines()[-1])['timings']
+    check = timing['torch_export']['budget']
+    assert check == dict(budget_ms=1000., median_ms=pytest.approx(
+        timing['torch_export']['median_ms']), within_budget=True)
+    assert ("torch_export: the search's latency budget 1000.000 ms "
+            '(latency.json: predicted') in proc.stdout

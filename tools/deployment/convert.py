@@ -22,6 +22,8 @@ import torch
 import torch.nn as nn
 
 import mmista  # noqa: F401  (registers mmista's modules)
+from mmista.analysis.latency_record import (LATENCY_FILE,
+                                            deployed_against_budget)
 from mmista.analysis.latency_timing import cpu_model, time_model_file
 from mmista.apis.deploy import (DeployableClassifier, build_classifier,
                                 compare, convert, real_images)
@@ -33,6 +35,8 @@ from mmista.finite import check_finite
 from mmista.models.genotype_record import check_recorded_genotype
 
 FORMATS = ('onnx', 'torch_export')
+#: The runtime each format is timed with.
+RUNTIMES = dict(onnx='onnxruntime', torch_export='pytorch')
 
 
 def parse_args() -> argparse.Namespace:
@@ -138,6 +142,8 @@ def convert_and_check(args: argparse.Namespace, config: str,
               f'|difference| {result["max_abs_diff"]:.3g} '
               f'({result["max_rel_diff"]:.3g} of the largest logit)')
     timings = time_models(args, paths, images) if args.time else {}
+    if timings:
+        compare_with_budget(osp.dirname(osp.abspath(config)), args, timings)
     print(json.dumps(dict(paths=paths, checks=results, timings=timings)))
     worst = max(result['max_rel_diff'] for result in results)
     if not worst <= args.rtol:
@@ -157,13 +163,38 @@ def time_models(args: argparse.Namespace, paths: Dict[str, str],
     for name, path in paths.items():
         timing = time_model_file(path, example, 'cpu', args.threads,
                                  args.warmup, args.repeats)
-        runtime = 'onnxruntime' if name == 'onnx' else 'pytorch'
-        print(f'{name} ({runtime}, cpu {cpu_model()}, {args.threads} '
+        print(f'{name} ({RUNTIMES[name]}, cpu {cpu_model()}, {args.threads} '
               f'thread(s), batch {args.time_batch}): median '
               f'{timing["median_ms"]:.3f} ms, p90 {timing["p90_ms"]:.3f} ms '
               f'over {timing["count"]} runs')
         timings[name] = timing
     return timings
+
+
+def compare_with_budget(config_dir: str, args: argparse.Namespace,
+                        timings: Dict[str, dict]) -> None:
+    """Prints how each timed model compares with the latency budget of the
+    search that exported it (``latency.json`` beside the config), and adds
+    it to its timing as ``budget``."""
+    path = osp.join(config_dir, LATENCY_FILE)
+    if not osp.isfile(path):
+        return
+    try:
+        with open(path, encoding='utf-8') as file:
+            record = json.load(file)
+        for name, timing in timings.items():
+            check = deployed_against_budget(
+                record, RUNTIMES[name], args.threads, args.time_batch,
+                timing['median_ms'])
+            if check is None:
+                continue
+            line = check.pop('line')
+            prefix = '' if check['within_budget'] else 'warning: '
+            print(f'{prefix}{name}: {line}')
+            timing['budget'] = check
+    except (ValueError, KeyError, TypeError) as error:
+        print(f'warning: {path} cannot be read ({error}); the timings are '
+              'not compared with the search\'s latency budget')
 
 
 if __name__ == '__main__':

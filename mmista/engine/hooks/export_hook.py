@@ -8,7 +8,8 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
-from mmista.analysis.latency_record import (describe_latency_record,
+from mmista.analysis.latency_record import (LATENCY_FILE,
+                                            describe_latency_record,
                                             export_latency_record)
 from mmista.apis import export_search_model
 from mmista.architecture import LatencyTableError
@@ -23,8 +24,6 @@ from .architecture_recovery_hook import ArchitectureRecoveryHook
 
 #: The message-hub scalar of the last validation's top-1 accuracy.
 VAL_TOP1 = 'val/accuracy/top1'
-#: The export's latency record, beside ``genotype.json``.
-LATENCY_FILE = 'latency.json'
 
 
 class NotLearnedError(UserError):
