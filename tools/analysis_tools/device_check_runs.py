@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -66,42 +66,65 @@ def junit_counts(path: str) -> Dict[str, int]:
     return counts
 
 
-def cuda_tests(device: torch.device, timeout_s: int = 300) -> dict:
-    """Runs :data:`CUDA_TESTS` with pytest in a subprocess.
+def run_pytest(tests: Tuple[str, ...], timeout_s: int) -> dict:
+    """Runs pytest on ``tests`` in a subprocess.
 
     Args:
-        device (torch.device): Without CUDA nothing runs.
+        tests (tuple[str, ...]): Node ids, relative to the repository.
         timeout_s (int): Seconds before pytest is stopped.
 
     Returns:
-        dict: ``skipped`` (the reason) without CUDA; else the outcome
-        counts, the tests and pytest's last output lines.
-
-    Raises:
-        RuntimeError: A test failed, errored or was skipped.
+        dict: ``counts`` (:func:`junit_counts`; None without a report),
+        ``returncode``, the tests and pytest's last output lines.
     """
-    if device.type != 'cuda':
-        return dict(skipped='no CUDA', tests=list(CUDA_TESTS))
     with tempfile.TemporaryDirectory() as folder:
         report = osp.join(folder, 'junit.xml')
         proc = subprocess.run(
             [
                 sys.executable, '-m', 'pytest', '-q', '-rs', '-p',
-                'no:cacheprovider', f'--junitxml={report}', *CUDA_TESTS
+                'no:cacheprovider', f'--junitxml={report}', *tests
             ],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
             timeout=timeout_s)
         counts = junit_counts(report) if osp.exists(report) else None
-    result = dict(
+    return dict(
         counts=counts,
         returncode=proc.returncode,
-        tests=list(CUDA_TESTS),
+        tests=list(tests),
         output_tail=(proc.stdout + proc.stderr).strip().splitlines()[-5:])
-    if counts is None or counts['passed'] != len(CUDA_TESTS):
-        raise RuntimeError(f'pytest exited with {proc.returncode}: '
-                           f'{counts}; ' + ' | '.join(result['output_tail']))
+
+
+def cuda_tests(device: torch.device, timeout_s: int = 300) -> dict:
+    """Runs :data:`CUDA_TESTS` with pytest in a subprocess.
+
+    Without CUDA they run too, and must all be skipped: the section is
+    then ``skipped: no CUDA``.
+
+    Args:
+        device (torch.device): Where the tests are expected to pass (CUDA)
+            or to be skipped (the CPU).
+        timeout_s (int): Seconds before pytest is stopped.
+
+    Returns:
+        dict: :func:`run_pytest`'s result; ``skipped`` (the reason) on the
+        CPU.
+
+    Raises:
+        RuntimeError: On CUDA a test failed, errored or was skipped; on the
+            CPU one was not skipped.
+    """
+    result = run_pytest(CUDA_TESTS, timeout_s)
+    counts = result['counts']
+    expected = 'passed' if device.type == 'cuda' else 'skipped'
+    if counts is None or counts[expected] != len(CUDA_TESTS):
+        raise RuntimeError(
+            f'pytest exited with {result["returncode"]}: {counts}, expected '
+            f'{len(CUDA_TESTS)} {expected}; ' +
+            ' | '.join(result['output_tail']))
+    if device.type != 'cuda':
+        result['skipped'] = 'no CUDA'
     return result
 
 
