@@ -118,3 +118,18 @@ def test_full_size_on_the_cpu_is_refused(tmp_path):
         'error: the full-size check takes hours on the CPU: add --tiny for '
         'the dry run (or --force to run it anyway)'
     ]
+
+
+def test_device_requirements_pin_the_locked_versions():
+    def pins(name):
+        lines = Path(REPO_ROOT, 'requirements', name).read_text().splitlines()
+        return dict(
+            line.split('==') for line in lines
+            if line and not line.startswith('#'))
+
+    device, lock = pins('device.txt'), pins('lock.txt')
+    assert {'mmengine', 'mmcv-lite', 'mmpretrain', 'cvxpy', 'pytest'} <= \
+        set(device)
+    assert {name: lock.get(name) for name in device} == device
+    # the GPU machine's own torch stays
+    assert not {'torch', 'torchvision', 'triton'} & set(device)
