@@ -208,11 +208,17 @@ def onestage_run(size: dict, device: torch.device) -> dict:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
         dataloader_defaults(cfg)
         check_train_config(cfg)
-        runner = build_runner(cfg)
-        with PeakMemory(device) as meter:
-            start = time.perf_counter()
-            runner.train()
-            seconds = time.perf_counter() - start
+        # the Runner sets cuDNN's autotuning from the config's env_cfg;
+        # the sections after this one keep the check's
+        autotune = torch.backends.cudnn.benchmark
+        try:
+            runner = build_runner(cfg)
+            with PeakMemory(device) as meter:
+                start = time.perf_counter()
+                runner.train()
+                seconds = time.perf_counter() - start
+        finally:
+            torch.backends.cudnn.benchmark = autotune
         architecture = unwrapped_model(runner).backbone.architecture
         hub = runner.message_hub
         iter_s = hub.get_scalar('train/time').data[0]
