@@ -389,25 +389,42 @@ def peak_step_memory(build: Callable[[], Tuple[torch.nn.Module,
     return meter.peak_bytes, meter.method
 
 
-def forward_host_syncs(model: torch.nn.Module, batch: dict,
-                       device: torch.device) -> int:
-    """Host synchronisations in one training forward (CUDA only).
+def count_host_syncs(call: Callable[[], object],
+                     device: torch.device) -> int:
+    """Host synchronisations while ``call()`` runs (CUDA only).
 
-    The batch is moved to the device first; the forward of the loss then
-    runs under ``torch.cuda.set_sync_debug_mode('warn')`` and every
-    synchronisation warning is counted.
+    The call runs under ``torch.cuda.set_sync_debug_mode('warn')`` and
+    every synchronisation warning is counted; the device's queued work is
+    waited for first, and the previous debug mode is restored after.
+
+    Args:
+        call (Callable): What to run, e.g. one training step.
+        device (torch.device): A CUDA device.
+
+    Returns:
+        int: The synchronisations the call made.
     """
-    data = model.data_preprocessor(batch, True)
     synchronize(device)
     previous = torch.cuda.get_sync_debug_mode()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         torch.cuda.set_sync_debug_mode('warn')
         try:
-            model(**data, mode='loss')
+            call()
         finally:
             torch.cuda.set_sync_debug_mode(previous)
     return sum('synchroniz' in str(w.message) for w in caught)
+
+
+def forward_host_syncs(model: torch.nn.Module, batch: dict,
+                       device: torch.device) -> int:
+    """Host synchronisations in one training forward (CUDA only).
+
+    The batch is moved to the device first; the forward of the loss then
+    runs under :func:`count_host_syncs`.
+    """
+    data = model.data_preprocessor(batch, True)
+    return count_host_syncs(lambda: model(**data, mode='loss'), device)
 
 
 def cpu_name() -> str:
