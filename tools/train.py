@@ -5,7 +5,6 @@ import os
 import sys
 from typing import Optional
 
-import torch
 from mmengine.config import Config
 
 import mmista  # noqa: F401  (registers mmista's modules)
@@ -48,8 +47,16 @@ def parse_args() -> argparse.Namespace:
         'is resumed')
     parser.add_argument(
         '--amp',
-        action='store_true',
-        help='enable automatic-mixed-precision training (CUDA)')
+        nargs='?',
+        const='auto',
+        default=None,
+        choices=('auto', 'bfloat16', 'float16'),
+        metavar='DTYPE',
+        help='mixed precision: every training forward under autocast, '
+        'bfloat16 on the CPU, float16 with dynamic loss scaling on CUDA '
+        '(--amp bfloat16 for bfloat16 there); the weights, the optimizers, '
+        'the recovery, the BN absorption and the export stay in float32 '
+        'and the NaN/inf checks stay on (sets the config\'s amp key)')
     parser.add_argument(
         '--measure-latency-table',
         action='store_true',
@@ -78,17 +85,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
 
-    if args.amp:
-        if not torch.cuda.is_available():
-            sys.exit('error: --amp needs a CUDA device (mmengine\'s '
-                     'AmpOptimWrapper does not run on the CPU)')
-        # One wrapper, or one per optimizer (search: weights and
-        # architecture).
-        wrappers = [cfg.optim_wrapper] if 'optimizer' in cfg.optim_wrapper \
-            else [w for w in cfg.optim_wrapper.values() if isinstance(w, dict)]
-        for wrapper in wrappers:
-            wrapper.type = 'AmpOptimWrapper'
-            wrapper.setdefault('loss_scale', 'dynamic')
+    if args.amp is not None:
+        # applied to every optimizer wrapper by build_runner
+        cfg.amp = dict(dtype=None if args.amp == 'auto' else args.amp)
 
     if args.measure_latency_table:
         for line in measure_latency_here(cfg):

@@ -10,6 +10,7 @@ from mmista.errors import ConfigError
 from mmista.registry import RUNNERS
 from .determinism import prepare_deterministic
 from .head_widths import fit_head_to_backbone
+from .mixed_precision import apply_mixed_precision
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -22,10 +23,12 @@ def build_runner(cfg: Config) -> Runner:
     ``randomness.deterministic=True`` the environment is readied for
     deterministic CUDA first
     (:func:`~mmista.cli.determinism.prepare_deterministic`, logged in one
-    line). Building the model and the hooks happens here; an argument a
-    component does not take (``model.backbone.chanels=4``) or a type no
-    registry knows is a config problem, raised as a :class:`ConfigError`
-    that names the component.
+    line), and a config's ``amp`` key sets its optimizer wrappers to mixed
+    precision (:func:`~mmista.cli.mixed_precision.apply_mixed_precision`,
+    logged in one line). Building the model and the hooks happens here; an
+    argument a component does not take (``model.backbone.chanels=4``) or a
+    type no registry knows is a config problem, raised as a
+    :class:`ConfigError` that names the component.
 
     Args:
         cfg (Config): The run's config (its head widths fitted in place).
@@ -34,11 +37,13 @@ def build_runner(cfg: Config) -> Runner:
         Runner: The runner.
 
     Raises:
-        ConfigError: A component of the config cannot be built from it, or
-            ``randomness.deterministic`` is not True or False.
+        ConfigError: A component of the config cannot be built from it,
+            ``randomness.deterministic`` is not True or False, or ``amp``
+            asks for what the device cannot do.
     """
     deterministic = prepare_deterministic(cfg)
     changes = fit_head_to_backbone(cfg)
+    mixed_precision = apply_mixed_precision(cfg)
     # The runner formats the config's text four times as it starts and
     # once per checkpoint: once is enough.
     cache_config_text(cfg)
@@ -56,6 +61,8 @@ def build_runner(cfg: Config) -> Runner:
         runner.logger.info(change)
     if deterministic is not None:
         runner.logger.info(deterministic)
+    if mixed_precision is not None:
+        runner.logger.info(mixed_precision)
     return runner
 
 
