@@ -20,12 +20,12 @@ A command whose config is ``CONFIG``, a bare ``--cfg-options ...`` example
 of the prose, and every ``--cfg-options`` example a tool's ``--help``
 prints (``e.g. ...``) are applied to each of :data:`REPRESENTATIVES` that
 has every key the example sets (a key a config lacks belongs to another
-kind of config); each must apply to at least one. Switches that need what
-the test has not (``--amp``: CUDA; ``--resume``, ``--lr-from-config``: a
-checkpoint) are left out: they do not change the model. Commands whose
-config an earlier run writes (``work_dirs/...``, and
-:data:`tests.test_docs.BASED_ON_A_RUN`) are left to the tests that make
-that run.
+kind of config); each must apply to at least one. Switches that do not
+change the model are left out: ``--amp`` (the precision of the training
+steps), and ``--resume`` and ``--lr-from-config``, which need a checkpoint
+the test has not. Commands whose config an earlier run writes
+(``work_dirs/...``, and :data:`tests.test_docs.BASED_ON_A_RUN`) are left
+to the tests that make that run.
 
 One test per (page, command), named by both; commands that give the same
 model share one build and step: about half a minute of CPU for the
@@ -92,8 +92,8 @@ REPRESENTATIVES = (
 )
 
 #: Switches left out, with the number of values each takes (``--resume``
-#: takes one if it is not followed by another switch).
-LEFT_OUT = {'--amp': 0, '--lr-from-config': 0, '--resume': 1}
+#: and ``--amp`` take one if it is not followed by another switch).
+LEFT_OUT = {'--amp': 1, '--lr-from-config': 0, '--resume': 1}
 
 #: Where an option changes the model or the batch it takes.
 MODEL_KEYS = ('model.', 'data_preprocessor.', 'train_dataloader.',

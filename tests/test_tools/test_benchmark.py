@@ -72,10 +72,18 @@ def test_benchmark_prints_the_headline_figures(search):
         assert any(timed['changed_nodes'].values())
 
 
-def test_benchmark_refuses_amp_without_cuda():
-    proc = run_tool(TOOL, '--amp', check=False)
-    assert proc.returncode != 0
-    assert '--amp needs --device cuda' in proc.stderr
+def test_benchmark_times_mixed_precision_against_float32():
+    proc = run_tool(TOOL, *TINY, '--measure', 'amp')
+    report = json.loads(proc.stdout)
+    amp = report['amp']
+    assert amp['dtype'] == 'bfloat16'  # the CPU's
+    steps = amp['step_seconds_median']
+    assert set(steps) == {'ista', 'ista_amp', 'target', 'target_amp'}
+    assert all(len(amp['step_seconds'][m]) == 2 for m in steps)
+    for name in ('ista', 'target'):
+        assert report['amp_over_fp32_step'][name] == \
+            steps[f'{name}_amp'] / steps[name] > 0
+    assert 'ista_over_target_step' not in report  # --measure amp only
 
 
 def test_benchmark_measures_activation_checkpointing():

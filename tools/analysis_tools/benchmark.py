@@ -56,12 +56,21 @@ parameters resident before, not counted) and the median step time over
 without; target at most 0.6) and ``with_cp_step`` (the time it costs) are
 the figures.
 
+With ``--measure amp`` (or ``all``) it times mixed precision against
+float32 instead (or as well): the super-net and the target network of
+the search, each built twice, under ``FiniteOptimWrapper`` (float32) and
+under ``MixedPrecisionOptimWrapper`` (the device's dtype: bfloat16 on the
+CPU, float16 with loss scaling on CUDA), stepped interleaved over
+``--repeats`` rounds; ``amp_over_fp32_step`` holds the median step time
+under mixed precision over float32 of each.
+
 Example::
 
     python tools/analysis_tools/benchmark.py
     python tools/analysis_tools/benchmark.py --search twostage
     python tools/analysis_tools/benchmark.py --device cuda --amp
     python tools/analysis_tools/benchmark.py --measure with_cp
+    python tools/analysis_tools/benchmark.py --measure amp
 """
 import argparse
 import copy
@@ -110,7 +119,7 @@ TARGETS = {
 EVAL_NETWORK = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
     '_base_', 'models', 'darts_cifar.py')
-MEASURES = ('search', 'with_cp', 'all')
+MEASURES = ('search', 'with_cp', 'amp', 'all')
 #: The budgets with a latency bound a recovery is timed under, by the
 #: metrics each bounds; the first is the headline
 #: ``recovery_with_latency_budget_ms``.
@@ -177,7 +186,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision (AmpOptimWrapper, float16); needs CUDA')
+        help='search figures under mixed precision '
+        '(MixedPrecisionOptimWrapper: bfloat16 on the CPU, float16 on '
+        'CUDA); --measure amp compares it with float32')
     parser.add_argument(
         '--threads',
         type=int,
@@ -189,7 +200,8 @@ def parse_args() -> argparse.Namespace:
         choices=MEASURES,
         default='search',
         help='what to measure: the search costs, activation checkpointing '
-        '(with_cp) of the evaluation network, or both')
+        '(with_cp) of the evaluation network, mixed precision against '
+        'float32 (amp), or all three')
     parser.add_argument(
         '--cp-channels',
         type=int,
@@ -232,9 +244,6 @@ def check_args(args: argparse.Namespace) -> torch.device:
                          '(torch.cuda.is_available() is False)')
     if device.type not in ('cpu', 'cuda'):
         raise SystemExit(f'--device must be cpu or cuda, got {args.device}')
-    if args.amp and device.type != 'cuda':
-        raise SystemExit('--amp needs --device cuda: mmengine\'s '
-                         'AmpOptimWrapper trains on GPUs')
     return device
 
 
@@ -265,7 +274,7 @@ def wrapper_type(args: argparse.Namespace, checked: bool = True) -> str:
     NaN/inf loss or gradient norm), or mmengine's plain one; AMP's under
     ``--amp``."""
     if args.amp:
-        return 'AmpOptimWrapper'
+        return 'MixedPrecisionOptimWrapper'
     return 'FiniteOptimWrapper' if checked else 'OptimWrapper'
 
 
@@ -669,6 +678,48 @@ def measure_with_cp(args: argparse.Namespace, device: torch.device,
             repeats=args.cp_repeats))
 
 
+def measure_amp(args: argparse.Namespace, device: torch.device,
+                logger: MMLogger) -> dict:
+    """Step times of the super-net and its target network under mixed
+    precision and in float32, interleaved."""
+    batch = make_batch(args)
+    precisions = {
+        '': argparse.Namespace(**dict(vars(args), amp=False)),
+        '_amp': argparse.Namespace(**dict(vars(args), amp=True)),
+    }
+    ista = build_ista(precisions[''], device)
+    genotype = ista[0].backbone.genotype().to_dict()
+    models = {}
+    for suffix, settings in precisions.items():
+        models[f'ista{suffix}'] = ista if not suffix else build_ista(
+            settings, device)
+        models[f'target{suffix}'] = build_target(genotype, settings, device)
+    dtype = models['ista_amp'][1]['weights'].cast_dtype
+    times = time_steps(models, batch, args, device)
+    median = {name: statistics.median(s) for name, s in times.items()}
+    ratios = {
+        name: median[f'{name}_amp'] / median[name]
+        for name in ('ista', 'target')
+    }
+    logger.info(f'median step seconds, float32 and {dtype}: ' +
+                ', '.join(f'{k} {v:.4f}' for k, v in median.items()))
+    return dict(
+        amp_over_fp32_step=ratios,
+        dtype=str(dtype).replace('torch.', ''),
+        step_seconds_median=median,
+        step_seconds=times,
+        config=dict(
+            search=args.search,
+            channels=args.channels,
+            layers=args.layers,
+            batch_size=args.batch_size,
+            image_size=args.image_size,
+            repeats=args.repeats,
+            warmup=args.warmup,
+            device=str(device),
+            threads=torch.get_num_threads()))
+
+
 def check_targets(figures: Dict[str, float]) -> Dict[str, dict]:
     """Compares the headline figures measured with :data:`TARGETS`."""
     checked = {}
@@ -721,6 +772,9 @@ def main() -> None:
             with_cp_peak_mem=with_cp['with_cp_peak_mem'],
             with_cp_step=with_cp['with_cp_step'],
             with_cp=with_cp)
+    if args.measure in ('amp', 'all'):
+        amp = measure_amp(args, device, logger)
+        report.update(amp_over_fp32_step=amp['amp_over_fp32_step'], amp=amp)
     figures = {k: v for k, v in report.items() if k in TARGETS}
     report = dict(
         report,
