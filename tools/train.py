@@ -54,9 +54,10 @@ def parse_args() -> argparse.Namespace:
         metavar='DTYPE',
         help='mixed precision: every training forward under autocast, '
         'bfloat16 on the CPU, float16 with dynamic loss scaling on CUDA '
-        '(--amp bfloat16 for bfloat16 there); the weights, the optimizers, '
-        'the recovery, the BN absorption and the export stay in float32 '
-        'and the NaN/inf checks stay on (sets the config\'s amp key)')
+        '(--amp bfloat16 for bfloat16 there); the weights and optimizers '
+        'stay in float32, the recovery (LASSO in float64), BN absorption '
+        'and export run outside autocast, and the NaN/inf checks stay on '
+        '(sets the config\'s amp key)')
     parser.add_argument(
         '--measure-latency-table',
         action='store_true',
