@@ -23,9 +23,11 @@ class FiniteOptimWrapper(OptimWrapper):
     it still logs as ``grad_norm``); without clipping by norm it is computed
     here. Both checks share one host synchronisation per step.
 
-    Mixed precision (``AmpOptimWrapper``) skips steps on non-finite
-    gradients by itself; there :class:`~mmista.engine.FiniteLossHook`
-    stops a run whose loss stays non-finite.
+    :class:`MixedPrecisionOptimWrapper` (``--amp``) keeps these checks;
+    under float16 its loss scaler skips the steps on non-finite gradients
+    instead (mmengine's ``AmpOptimWrapper`` checks nothing: there
+    :class:`~mmista.engine.FiniteLossHook` stops a run whose loss stays
+    non-finite).
 
     Its ``name`` says what it updates in the message: the optimizer's
     class name, or the part of a search (``'weights'``,
