@@ -13,8 +13,7 @@ import os.path as osp
 import statistics
 import tempfile
 import time
-from contextlib import nullcontext
-from typing import ContextManager, Dict, Tuple
+from typing import Dict, Tuple
 
 import torch
 import torch.distributed as dist
@@ -32,7 +31,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: The ImageNet network of the one-stage search (14 cells, C = 48).
 IMAGENET_NET = osp.join(REPO_ROOT, 'configs', 'nets',
                         'ista_onestage_imagenet.py')
-#: The autocast type of mixed precision per device type.
+#: The autocast type of mixed precision per device type (that of
+#: MixedPrecisionOptimWrapper without a dtype).
 AMP_DTYPES = {'cuda': torch.float16, 'cpu': torch.bfloat16}
 #: The paper's search size (C = 16, 8 cells, batches 64 and 256), a
 #: search of that size under DDP, the ImageNet network at batch 128.
@@ -93,27 +93,15 @@ def search_args(size: dict, batch_size: int,
         size (dict): ``channels``, ``layers``, ``image_size``, ``repeats``,
             ``warmup`` and ``memory_steps``.
         batch_size (int): The batch.
-        amp (bool): Build the optimizers as ``AmpOptimWrapper`` (CUDA:
-            autocast to float16 around the forward, a GradScaler).
+        amp (bool): Build the optimizers as ``MixedPrecisionOptimWrapper``
+            (autocast around the forward: CUDA float16 with a GradScaler,
+            CPU bfloat16).
 
     Returns:
         argparse.Namespace: The arguments.
     """
     return argparse.Namespace(
         search='onestage', batch_size=batch_size, amp=amp, seed=0, **size)
-
-
-def amp_context(device: torch.device, amp: bool) -> ContextManager:
-    """Mixed precision the optimizer wrappers do not provide.
-
-    On CUDA ``AmpOptimWrapper`` autocasts to float16 around the forward
-    and scales the loss, so nothing is added; on the CPU (no
-    ``AmpOptimWrapper``) the steps run under ``torch.autocast`` to
-    bfloat16, which needs no loss scale.
-    """
-    if not amp or device.type == 'cuda':
-        return nullcontext()
-    return torch.autocast(device.type, dtype=AMP_DTYPES[device.type])
 
 
 def search_case(size: dict, batch_size: int, amp: bool,
@@ -132,7 +120,7 @@ def search_case(size: dict, batch_size: int, amp: bool,
         dict: The ratios, the median step seconds, peak memory and, on
         CUDA, host synchronisations per training step of each network.
     """
-    args = search_args(size, batch_size, amp and device.type == 'cuda')
+    args = search_args(size, batch_size, amp)
     batch = make_batch(args)
     ista = build_ista(args, device)
     genotype = ista[0].backbone.genotype().to_dict()
@@ -143,18 +131,17 @@ def search_case(size: dict, batch_size: int, amp: bool,
     }
     models = {name: ista if name == 'ista' else build()
               for name, build in builders.items()}
-    with amp_context(device, amp):
-        times = time_steps(models, batch, args, device)
-        syncs = {
-            name: count_host_syncs(
-                lambda: model.train_step(batch, optim_wrapper), device)
-            for name, (model, optim_wrapper) in models.items()
-        } if device.type == 'cuda' else None
-        del models, ista
-        peak = {
-            name: peak_step_memory(build, batch, args, device)
-            for name, build in builders.items()
-        }
+    times = time_steps(models, batch, args, device)
+    syncs = {
+        name: count_host_syncs(
+            lambda: model.train_step(batch, optim_wrapper), device)
+        for name, (model, optim_wrapper) in models.items()
+    } if device.type == 'cuda' else None
+    del models, ista
+    peak = {
+        name: peak_step_memory(build, batch, args, device)
+        for name, build in builders.items()
+    }
     step_s = {name: statistics.median(s) for name, s in times.items()}
     return dict(
         ista_over_target_step=step_s['ista'] / step_s['target'],
@@ -201,9 +188,10 @@ def search_step_figures(size: dict, device: torch.device) -> dict:
     return dict(
         cases=cases,
         errors=errors,
-        amp=('AmpOptimWrapper: autocast to float16 around the forward, '
-             'a GradScaler' if device.type == 'cuda' else
-             'torch.autocast to bfloat16 around the training step'),
+        amp=('MixedPrecisionOptimWrapper: autocast to float16 around the '
+             'forward, a GradScaler' if device.type == 'cuda' else
+             'MixedPrecisionOptimWrapper: autocast to bfloat16 around the '
+             'forward'),
         size=dict(size, batch_sizes=list(batch_sizes)))
 
 
