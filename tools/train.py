@@ -50,6 +50,15 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='enable automatic-mixed-precision training (CUDA)')
     parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='inductor',
+        metavar='BACKEND',
+        help='compile the training step with torch.compile (mmengine\'s '
+        'cfg.compile): with the inductor backend, or the one given (e.g. '
+        'aot_eager); the first iterations, and the first after each '
+        'recovery of a search, compile')
+    parser.add_argument(
         '--no-validate',
         action='store_true',
         help='do not evaluate checkpoints during training')
@@ -81,6 +90,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         for wrapper in wrappers:
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.compile is not None:
+        cfg.compile = dict(backend=args.compile)
 
     if args.resume == 'auto':
         cfg.resume = True
