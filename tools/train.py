@@ -66,6 +66,15 @@ def parse_args() -> argparse.Namespace:
         'table the config names, instead of reading that table (built on '
         'another device)')
     parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='inductor',
+        metavar='BACKEND',
+        help='compile the training step with torch.compile (mmengine\'s '
+        'cfg.compile): with the inductor backend, or the one given (e.g. '
+        'aot_eager); the first iterations, and the first after each '
+        'recovery of a search, compile')
+    parser.add_argument(
         '--no-validate',
         action='store_true',
         help='do not evaluate checkpoints during training')
@@ -95,6 +104,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             if os.environ.get('RANK', '0') == '0':
                 print(f'--measure-latency-table: {line}', file=sys.stderr,
                       flush=True)
+
+    if args.compile is not None:
+        cfg.compile = dict(backend=args.compile)
 
     if args.resume == 'auto':
         cfg.resume = True

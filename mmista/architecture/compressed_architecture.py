@@ -99,18 +99,21 @@ class CompressedArchitecture(nn.Module):
         # Epoch the whole architecture was fixed at; -1: still searching.
         self.register_buffer('fixed_epoch', torch.tensor(-1))
         self._support_cache: Dict[str, List[List[int]]] = {}
+        self._fixed = False
         self._refresh_cache()
         self.register_load_state_dict_post_hook(
             lambda module, keys: module._refresh_cache())
 
     def _refresh_cache(self) -> None:
         """Copies the supports to Python lists, read by every forward pass
-        without synchronising with the device, and lets only the ``b`` of
-        active nodes train."""
+        without synchronising with the device, and whether the architecture
+        is fixed (read by hooks every iteration), and lets only the ``b``
+        of active nodes train."""
         self._support_cache = {
             cell: getattr(self, f'{cell}_support').tolist()
             for cell in CELL_TYPES
         }
+        self._fixed = int(self.fixed_epoch) >= 0
         for cell in CELL_TYPES:
             for j, active in enumerate(self.active_nodes(cell)):
                 self.compressed[f'{cell}_{j}'].requires_grad_(active)
@@ -167,12 +170,14 @@ class CompressedArchitecture(nn.Module):
 
     @property
     def is_fixed(self) -> bool:
-        """Whether the architecture was fixed (one-stage evaluation phase)."""
-        return int(self.fixed_epoch) >= 0
+        """Whether the architecture was fixed (one-stage evaluation phase);
+        read without synchronising with the device."""
+        return self._fixed
 
     def fix(self, epoch: int) -> None:
         """Records that the architecture is fixed from ``epoch`` on."""
         self.fixed_epoch.fill_(epoch)
+        self._fixed = epoch >= 0
 
     @torch.no_grad()
     def broadcast(self, src: int = 0) -> None:

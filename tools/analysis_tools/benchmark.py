@@ -64,6 +64,15 @@ CPU, float16 with loss scaling on CUDA), stepped interleaved over
 ``--repeats`` rounds; ``amp_over_fp32_step`` holds the median step time
 under mixed precision over float32 of each.
 
+With ``--measure compile`` the tool times ``torch.compile`` instead: the
+super-net (``ista``, with the supports of its first recovery) and its
+target network, each as two identical copies, one with its backbone
+compiled in place (``backbone.compile()``, inductor; state-dict keys
+unchanged): the first compiled step (``first_step_s``, which compiles),
+the graphs and graph breaks compiled, and the median step time of
+``--repeats`` interleaved rounds, compiled over eager
+(``compiled_over_eager``).
+
 Example::
 
     python tools/analysis_tools/benchmark.py
@@ -71,6 +80,7 @@ Example::
     python tools/analysis_tools/benchmark.py --device cuda --amp
     python tools/analysis_tools/benchmark.py --measure with_cp
     python tools/analysis_tools/benchmark.py --measure amp
+    python tools/analysis_tools/benchmark.py --measure compile
 """
 import argparse
 import copy
@@ -119,7 +129,7 @@ TARGETS = {
 EVAL_NETWORK = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
     '_base_', 'models', 'darts_cifar.py')
-MEASURES = ('search', 'with_cp', 'amp', 'all')
+MEASURES = ('search', 'with_cp', 'amp', 'all', 'compile')
 #: The budgets with a latency bound a recovery is timed under, by the
 #: metrics each bounds; the first is the headline
 #: ``recovery_with_latency_budget_ms``.
@@ -201,7 +211,8 @@ def parse_args() -> argparse.Namespace:
         default='search',
         help='what to measure: the search costs, activation checkpointing '
         '(with_cp) of the evaluation network, mixed precision against '
-        'float32 (amp), or all three')
+        'float32 (amp), or all three; or torch.compile of the super-net '
+        'and its target network (compile)')
     parser.add_argument(
         '--cp-channels',
         type=int,
@@ -708,16 +719,62 @@ def measure_amp(args: argparse.Namespace, device: torch.device,
         dtype=str(dtype).replace('torch.', ''),
         step_seconds_median=median,
         step_seconds=times,
-        config=dict(
-            search=args.search,
-            channels=args.channels,
-            layers=args.layers,
-            batch_size=args.batch_size,
-            image_size=args.image_size,
-            repeats=args.repeats,
-            warmup=args.warmup,
-            device=str(device),
-            threads=torch.get_num_threads()))
+        config=run_settings(args, device))
+
+
+def measure_compile(args: argparse.Namespace, device: torch.device,
+                    logger: MMLogger) -> dict:
+    """Compile time and step times, compiled against eager, of the
+    super-net and of its target network."""
+    from torch._dynamo.utils import counters
+
+    batch = make_batch(args)
+    genotype = build_ista(args, device)[0].backbone.genotype().to_dict()
+    builders = {
+        'ista': lambda: build_ista(args, device),
+        'target': lambda: build_target(genotype, args, device),
+    }
+    report = {}
+    for name, build in builders.items():
+        models = {'eager': build(), 'compiled': build()}
+        models['compiled'][0].backbone.compile()
+        torch._dynamo.reset()
+        counters.clear()
+        first_step_s = timed_step(*models['compiled'], batch, device)
+        graphs = counters['stats']['unique_graphs']
+        breaks = sum(counters['graph_break'].values())
+        times = time_steps(models, batch, args, device)
+        median = {k: statistics.median(v) for k, v in times.items()}
+        report[name] = dict(
+            first_step_s=first_step_s,
+            step_seconds_median=median,
+            compiled_over_eager=median['compiled'] / median['eager'],
+            graphs=graphs,
+            graph_breaks=breaks,
+            step_seconds=times)
+        logger.info(f'{name}: first compiled step {first_step_s:.1f} s; '
+                    f'median step eager {median["eager"]:.4f} s, compiled '
+                    f'{median["compiled"]:.4f} s; {graphs} graph(s), '
+                    f'{breaks} graph break(s)')
+    return dict(
+        compile=report,
+        genotype=genotype,
+        config=run_settings(args, device))
+
+
+def run_settings(args: argparse.Namespace, device: torch.device) -> dict:
+    """The network size and timing settings a measurement ran with."""
+    return dict(
+        search=args.search,
+        channels=args.channels,
+        layers=args.layers,
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        device=str(device),
+        threads=torch.get_num_threads(),
+        seed=args.seed)
 
 
 def check_targets(figures: Dict[str, float]) -> Dict[str, dict]:
@@ -766,6 +823,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
     report = measure_search(args, device, logger) \
         if args.measure in ('search', 'all') else {}
+    if args.measure == 'compile':
+        report = measure_compile(args, device, logger)
     if args.measure in ('with_cp', 'all'):
         with_cp = measure_with_cp(args, device, logger)
         report.update(

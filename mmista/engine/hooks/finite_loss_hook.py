@@ -1,13 +1,36 @@
 # Copyright (c) mmista contributors. All rights reserved.
 """Stop a run whose numbers stopped being numbers."""
+import functools
 import math
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
 
 from mmista.finite import NonFiniteError, check_finite, named_tensors_of
 from mmista.registry import HOOKS
+
+
+def read_scalars(values: Dict[str, object]) -> Dict[str, float]:
+    """Python floats of 0-dim tensors and numbers, the tensors read in one
+    host synchronisation.
+
+    Args:
+        values (dict[str, Tensor | float]): Named scalars.
+
+    Returns:
+        dict[str, float]: The same names, as floats.
+    """
+    tensors = {k: v.detach() for k, v in values.items() if torch.is_tensor(v)}
+    read = {}
+    if tensors:
+        dtype = functools.reduce(torch.promote_types,
+                                 (t.dtype for t in tensors.values()))
+        read = dict(
+            zip(tensors,
+                torch.stack([t.reshape(()).to(dtype)
+                             for t in tensors.values()]).tolist()))
+    return {k: read[k] if k in read else float(v) for k, v in values.items()}
 
 
 class NonFiniteLossError(NonFiniteError):
@@ -39,13 +62,13 @@ class FiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
-        """Checks every logged loss of this iteration."""
+        """Checks every logged loss of this iteration (one host
+        synchronisation for all of them)."""
         if not outputs:
             return
-        losses = {
-            key: float(value.detach() if torch.is_tensor(value) else value)
-            for key, value in outputs.items() if 'loss' in key
-        }
+        losses = read_scalars(
+            {key: value
+             for key, value in outputs.items() if 'loss' in key})
         bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
         if bad:
             raise NonFiniteLossError(
