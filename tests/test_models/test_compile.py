@@ -16,7 +16,7 @@ from torch._dynamo.utils import counters
 
 from ..test_analysis.test_host_syncs import tiny_batch, tiny_pair
 
-pytestmark = [pytest.mark.compile, pytest.mark.numerics]
+pytestmark = pytest.mark.compile
 
 
 def loss_and_grads(model, backbone, data):
@@ -60,6 +60,9 @@ def pair():
     return supernet, target
 
 
+# Not rerun with older CPUs' kernels (.ci/test_kernels.sh): inductor would
+# generate and compile its C++ kernels again for each (minutes), and its
+# comparison with eager is one of float tolerance on any kernels.
 def test_target_network_compiles_to_eager_results(pair):
     target = pair[1]
     data = target.data_preprocessor(tiny_batch(), True)
@@ -77,6 +80,7 @@ def test_target_network_compiles_to_eager_results(pair):
             msg=name)
 
 
+@pytest.mark.numerics
 def test_supernet_recompiles_when_a_recovery_moves_the_supports(pair):
     supernet = pair[0]
     data = supernet.data_preprocessor(tiny_batch(), True)
