@@ -342,19 +342,84 @@ def time_model_file(path: str, example: torch.Tensor, device: str,
     Raises:
         UserError: See :func:`check_runtime`; a file that is neither.
     """
-    onnx = path.endswith('.onnx')
-    if not onnx and not path.endswith('.pt2'):
-        raise UserError(f'{path}: only .onnx and .pt2 models can be timed')
-    check_runtime('onnxruntime' if onnx else 'pytorch', device, threads,
-                  int(example.shape[0]))
     with IntraOpThreads(threads):
-        if onnx:
-            timer = onnx_file_timer(path, example, device, threads)
-        else:
-            module = torch.export.load(path).module()
-            timer = _pytorch_timer(module, example, device, eval_mode=False)
+        timer = model_file_timer(path, example, device, threads)
         samples = timer_samples(timer, warmup, repeats)
     return timing_summary(samples)
+
+
+def model_file_runtime(path: str) -> str:
+    """The runtime a written model is timed with: ONNX Runtime for
+    ``.onnx``, PyTorch for a ``torch.export`` program (``.pt2``).
+
+    Raises:
+        UserError: A file that is neither.
+    """
+    if path.endswith('.onnx'):
+        return 'onnxruntime'
+    if path.endswith('.pt2'):
+        return 'pytorch'
+    raise UserError(f'{path}: only .onnx and .pt2 models can be timed')
+
+
+def model_file_timer(path: str, example: torch.Tensor, device: str,
+                     threads: int) -> Timer:
+    """Prepares a written model (:func:`model_file_runtime`) for timing on
+    ``example``; call it under :class:`IntraOpThreads`.
+
+    Raises:
+        UserError: See :func:`check_runtime`; a file that is neither.
+    """
+    runtime = model_file_runtime(path)
+    check_runtime(runtime, device, threads, int(example.shape[0]))
+    if runtime == 'onnxruntime':
+        return onnx_file_timer(path, example, device, threads)
+    module = torch.export.load(path).module()
+    return _pytorch_timer(module, example, device, eval_mode=False)
+
+
+def time_file_beside_network(path: str, model_cfg: dict,
+                             example: torch.Tensor, device: str,
+                             threads: int, warmup: int,
+                             repeats: int) -> Dict[str, Dict[str, float]]:
+    """Times a written model in turn with its network as a latency table
+    times it (the classifier's logits, a fixed-shape graph, same runtime,
+    threads and input size; :func:`interleaved_timings`), so the two
+    compare under the same conditions.
+
+    Args:
+        path (str): The model file (``.onnx`` or ``.pt2``).
+        model_cfg (dict): The classifier config the file was written from.
+        example (torch.Tensor): The file's input; the network gets zeros
+            of its shape.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        threads (int): Intra-op threads.
+        warmup (int): Untimed runs of each first.
+        repeats (int): Timed runs of each.
+
+    Returns:
+        dict: ``file`` and ``network``, each ``median_ms``, ``mean_ms``,
+        ``std_ms`` and ``count``.
+
+    Raises:
+        UserError: See :func:`model_file_timer`.
+    """
+    runtime = model_file_runtime(path)
+    with IntraOpThreads(threads):
+        timers = [
+            model_file_timer(path, example, device, threads),
+            build_timer(Logits(build_counted_model(model_cfg)),
+                        torch.zeros_like(example), runtime, device, threads)
+        ]
+        timings = interleaved_timings(timers, warmup, repeats)
+    return {
+        name: dict(
+            median_ms=t.median_ms,
+            mean_ms=t.mean_ms,
+            std_ms=t.std_ms,
+            count=t.count)
+        for name, t in zip(('file', 'network'), timings)
+    }
 
 
 def timing_summary(samples_ms: Sequence[float]) -> Dict[str, float]:

@@ -60,3 +60,9 @@ def test_search_exports_its_latency(tmp_path):
         timing['torch_export']['median_ms']), within_budget=True)
     assert ("torch_export: the search's latency budget 1000.000 ms "
             '(latency.json: predicted') in proc.stdout
+    # and again in turn with the network as the table times it
+    pair = timing['torch_export']['beside_network']
+    assert pair['file']['count'] == pair['network']['count'] == 3
+    assert pair['file']['median_ms'] > 0 and pair['network']['median_ms'] > 0
+    assert ('torch_export: timed in turn with the network as the latency '
+            'table times it: this file ') in proc.stdout

@@ -20,11 +20,14 @@ from typing import Dict
 
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 
 import mmista  # noqa: F401  (registers mmista's modules)
 from mmista.analysis.latency_record import (LATENCY_FILE,
                                             deployed_against_budget)
-from mmista.analysis.latency_timing import cpu_model, time_model_file
+from mmista.analysis.latency_timing import (cpu_model,
+                                            time_file_beside_network,
+                                            time_model_file)
 from mmista.apis.deploy import (DeployableClassifier, build_classifier,
                                 compare, convert, real_images)
 from mmista.cli import (check_fits, exit_if_missing, read_checkpoint,
@@ -143,12 +146,20 @@ def convert_and_check(args: argparse.Namespace, config: str,
               f'({result["max_rel_diff"]:.3g} of the largest logit)')
     timings = time_models(args, paths, images) if args.time else {}
     if timings:
-        compare_with_budget(osp.dirname(osp.abspath(config)), args, timings)
+        compare_with_budget(config, args, paths, timings,
+                            timing_example(args, images))
     print(json.dumps(dict(paths=paths, checks=results, timings=timings)))
     worst = max(result['max_rel_diff'] for result in results)
     if not worst <= args.rtol:
         sys.exit(f'error: a converted model differs from PyTorch by '
                  f'{worst:.3g} relative (more than --rtol {args.rtol})')
+
+
+def timing_example(args: argparse.Namespace,
+                   images: torch.Tensor) -> torch.Tensor:
+    """The first ``--time-batch`` images (repeated if there are fewer)."""
+    repeats = -(-args.time_batch // images.shape[0])
+    return images.repeat(repeats, 1, 1, 1)[:args.time_batch].contiguous()
 
 
 def time_models(args: argparse.Namespace, paths: Dict[str, str],
@@ -157,8 +168,7 @@ def time_models(args: argparse.Namespace, paths: Dict[str, str],
     (repeated if there are fewer) and prints median and p90."""
     if args.threads < 1 or args.time_batch < 1:
         raise UserError('--threads and --time-batch must be >= 1')
-    repeats = -(-args.time_batch // images.shape[0])
-    example = images.repeat(repeats, 1, 1, 1)[:args.time_batch].contiguous()
+    example = timing_example(args, images)
     timings = {}
     for name, path in paths.items():
         timing = time_model_file(path, example, 'cpu', args.threads,
@@ -171,30 +181,51 @@ def time_models(args: argparse.Namespace, paths: Dict[str, str],
     return timings
 
 
-def compare_with_budget(config_dir: str, args: argparse.Namespace,
-                        timings: Dict[str, dict]) -> None:
-    """Prints how each timed model compares with the latency budget of the
-    search that exported it (``latency.json`` beside the config), and adds
-    it to its timing as ``budget``."""
-    path = osp.join(config_dir, LATENCY_FILE)
+def compare_with_budget(config: str, args: argparse.Namespace,
+                        paths: Dict[str, str], timings: Dict[str, dict],
+                        example: torch.Tensor) -> None:
+    """Compares each timed model with the latency budget of the search
+    that exported it (``latency.json`` beside the config), where it was
+    timed as the budget's latency table times.
+
+    Each such file is timed again in turn with its network as the table
+    times it, which tells a slower file format apart from a slower
+    machine. Prints a line each (``warning:`` over the budget) and adds
+    ``budget`` and ``beside_network`` to its timing.
+    """
+    path = osp.join(osp.dirname(osp.abspath(config)), LATENCY_FILE)
     if not osp.isfile(path):
         return
     try:
         with open(path, encoding='utf-8') as file:
             record = json.load(file)
-        for name, timing in timings.items():
-            check = deployed_against_budget(
-                record, RUNTIMES[name], args.threads, args.time_batch,
-                timing['median_ms'])
-            if check is None:
-                continue
-            line = check.pop('line')
-            prefix = '' if check['within_budget'] else 'warning: '
-            print(f'{prefix}{name}: {line}')
-            timing['budget'] = check
+        checks = {
+            name: deployed_against_budget(record, RUNTIMES[name],
+                                          args.threads, args.time_batch,
+                                          timing['median_ms'])
+            for name, timing in timings.items()
+        }
     except (ValueError, KeyError, TypeError) as error:
         print(f'warning: {path} cannot be read ({error}); the timings are '
               'not compared with the search\'s latency budget')
+        return
+    model_cfg = Config.fromfile(config).model
+    for name, check in checks.items():
+        if check is None:
+            continue
+        line = check.pop('line')
+        prefix = '' if check['within_budget'] else 'warning: '
+        print(f'{prefix}{name}: {line}')
+        pair = time_file_beside_network(paths[name], model_cfg, example,
+                                        'cpu', args.threads, args.warmup,
+                                        args.repeats)
+        file_ms, network_ms = (pair[k]['median_ms']
+                               for k in ('file', 'network'))
+        print(f'{name}: timed in turn with the network as the latency '
+              f'table times it: this file {file_ms:.3f} ms, the network '
+              f'{network_ms:.3f} ms (median; file over network '
+              f'{file_ms / network_ms:.2f})')
+        timings[name].update(budget=check, beside_network=pair)
 
 
 if __name__ == '__main__':
