@@ -17,13 +17,13 @@ import os.path as osp
 import platform
 import tempfile
 import time
-import warnings
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from mmista.apis.deploy import write_onnx
 from mmista.architecture import DeviceRecord, Timing
 from mmista.architecture.latency_table import DEVICES, RUNTIMES
 from mmista.errors import UserError
@@ -166,21 +166,11 @@ def _pytorch_timer(module: nn.Module,
 
 
 def export_onnx(module: nn.Module, example: torch.Tensor, path: str) -> None:
-    """Writes ``module`` as ONNX for ``example``'s fixed shape.
-
-    TorchScript-based export: for small modules it takes tens of
-    milliseconds where the dynamo exporter takes seconds, and the graph is
-    the same for the ops of a cell.
-    """
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        torch.onnx.export(
-            module, (example, ),
-            path,
-            input_names=['x'],
-            output_names=['y'],
-            opset_version=17,
-            dynamo=False)
+    """Writes ``module`` as ONNX for ``example``'s fixed shape, with the
+    exporter ``tools/deployment/convert.py`` writes ``model.onnx`` with
+    (:func:`~mmista.apis.deploy.write_onnx`): for small modules it takes
+    tens of milliseconds where the dynamo exporter takes seconds."""
+    write_onnx(module, example, path, 'x', 'y', dynamic_batch=False)
 
 
 def _onnxruntime_timer(module: nn.Module, example: torch.Tensor, device: str,

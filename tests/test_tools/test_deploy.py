@@ -10,7 +10,8 @@ import skimage.data
 import torch
 from mmengine.config import Config
 
-from mmista.apis.deploy import DeployableClassifier, load_classifier
+from mmista.apis.deploy import (DeployableClassifier, load_classifier,
+                                write_onnx)
 from mmista.registry import MODELS
 from ..utils import REPO_ROOT, run_tool
 
@@ -130,3 +131,28 @@ def test_arguments_are_checked(tmp_path):
         proc.stderr
     proc = run_tool('tools/deployment/convert.py', str(tmp_path), check=False)
     assert proc.returncode != 0 and 'config.py' in proc.stderr
+
+
+def test_write_onnx_exports_eval_and_leaves_every_mode(tmp_path):
+    """A wrapper in training mode around a network in eval mode (as
+    DeployableClassifier is): the file computes the eval network at any
+    batch size, and afterwards each module has its own mode again."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval()
+    net[1].running_mean.uniform_(-1, 1)
+    wrapper = torch.nn.Sequential(net)
+    assert wrapper.training and not net[1].training
+    path = str(tmp_path / 'model.onnx')
+    write_onnx(wrapper, torch.rand(2, 3, 8, 8), path)
+    assert wrapper.training
+    assert not any(m.training for m in net.modules())
+    session = onnxruntime.InferenceSession(
+        path, providers=['CPUExecutionProvider'])
+    images = torch.rand(5, 3, 8, 8)
+    [logits] = session.run(None, {'images': images.numpy()})
+    with torch.no_grad():
+        expected = net(images)
+    torch.testing.assert_close(
+        torch.from_numpy(logits), expected, rtol=1e-4, atol=1e-5)
