@@ -920,19 +920,10 @@ def measure_search(args: argparse.Namespace, device: torch.device,
         num_params=num_params,
         genotype=genotype.to_dict(),
         config=dict(
-            search=args.search,
-            channels=args.channels,
-            layers=args.layers,
-            batch_size=args.batch_size,
-            image_size=args.image_size,
-            repeats=args.repeats,
-            warmup=args.warmup,
+            run_settings(args, device),
             memory_steps=args.memory_steps,
             recovery_repeats=args.recovery_repeats,
-            device=str(device),
-            amp=args.amp,
-            threads=torch.get_num_threads(),
-            seed=args.seed))
+            amp=args.amp))
 
 
 if __name__ == '__main__':
